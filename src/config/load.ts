@@ -1,0 +1,333 @@
+/**
+ * Reading the config file: YAML → zod schema → normalised {@link Config},
+ * with every problem collected and reported in one {@link ConfigError}.
+ *
+ * @module
+ */
+
+import { type Document, LineCounter, parseDocument, stringify } from "yaml";
+import type { z } from "zod";
+import { type Config, configSchema, describe, knownKeys } from "./schema.ts";
+
+/** One problem in a config file. */
+export interface ConfigIssue {
+  /** Where in the document, e.g. `services[0].dests[2].port`; "" = the file. */
+  path: string;
+  /** Why, e.g. `99999 is out of range (1..65535)`. */
+  message: string;
+  /** 1-based line of the offending node, when known. */
+  line?: number;
+}
+
+/**
+ * A config that cannot be loaded. The message names the file and lists
+ * every issue, one per line; `issues` holds them for the admin API.
+ */
+export class ConfigError extends Error {
+  /** The file (or other source) that failed. */
+  readonly source: string;
+  /** Every problem found, in document order. */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(source: string, issues: readonly ConfigIssue[]) {
+    const lines = issues.map((i) =>
+      i.path ? `${i.path}: ${i.message}` : i.message
+    );
+    const head = `Cannot load config ${JSON.stringify(source)}`;
+    super(
+      lines.length === 1
+        ? `${head}: ${lines[0]}`
+        : `${head}: ${lines.length} errors\n  ${lines.join("\n  ")}`,
+    );
+    this.name = "ConfigError";
+    this.source = source;
+    this.issues = issues;
+  }
+}
+
+/**
+ * Reads and parses the config file at `path`.
+ *
+ * @throws {ConfigError} when the file cannot be read or is not valid.
+ */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "file not found"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    throw new ConfigError(path, [{ path: "", message: why }]);
+  }
+  return parseConfig(text, path);
+}
+
+/**
+ * Parses config YAML. Pure: `source` only names the text in errors.
+ *
+ * @throws {ConfigError} listing every syntax or validation problem.
+ */
+export function parseConfig(text: string, source: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    // Syntax errors make the tree unreliable: report them alone.
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return {
+          path: "",
+          message: `line ${line}, column ${col}: ${e.message}`,
+          line,
+        };
+      }),
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Unresolved or excessive aliases are only found while building values.
+    const message = e instanceof Error ? e.message : String(e);
+    throw new ConfigError(source, [{ path: "", message }]);
+  }
+  return validate(value, source, doc, lineCounter);
+}
+
+/**
+ * Validates an already-decoded config object (snake_case keys, as in the
+ * file), e.g. JSON posted to the admin API.
+ *
+ * @throws {ConfigError} listing every problem.
+ */
+export function configFromObject(value: unknown, source: string): Config {
+  return validate(value, source);
+}
+
+function validate(
+  value: unknown,
+  source: string,
+  doc?: Document,
+  lineCounter?: LineCounter,
+): Config {
+  if (value === null || value === undefined) {
+    throw new ConfigError(source, [{
+      path: "",
+      message:
+        'the file is empty (expected a mapping with at least "interfaces")',
+    }]);
+  }
+  const result = configSchema.safeParse(value, { error: genericMessage });
+  const raw: Array<{ path: PropertyKey[]; message: string }> = [];
+  if (!result.success) {
+    for (const iss of result.error.issues) {
+      if (iss.code === "unrecognized_keys") {
+        // One issue per key, pathed at the key itself.
+        const known = knownKeys(iss.path);
+        for (const key of iss.keys) {
+          raw.push({
+            path: [...iss.path, key],
+            message: unknownKey(key, known),
+          });
+        }
+      } else raw.push({ path: iss.path, message: iss.message });
+    }
+  }
+  raw.push(...findDuplicates(value));
+  if (raw.length === 0 && result.success) return result.data;
+
+  const issues = raw.map((r, order) => ({
+    issue: {
+      path: formatPath(r.path),
+      message: r.message,
+      ...lineOf(r.path, doc, lineCounter),
+    } as ConfigIssue,
+    order,
+  }));
+  issues.sort((a, b) =>
+    (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.order - b.order
+  );
+  throw new ConfigError(source, issues.map((i) => i.issue));
+}
+
+/** Messages for issues that the schema does not word itself. */
+function genericMessage(iss: z.core.$ZodRawIssue): string | undefined {
+  if (iss.code !== "invalid_type") return undefined;
+  if (iss.input === undefined) return "missing (required)";
+  const expected: Record<string, string> = {
+    // Every number in the config is an integer; zod says "number" when
+    // the input is not a number at all.
+    int: "an integer",
+    number: "an integer",
+    string: "a string",
+    boolean: "true or false",
+    object: "a mapping",
+    array: "a list",
+  };
+  return `expected ${expected[iss.expected] ?? iss.expected}, got ${
+    describe(iss.input)
+  }`;
+}
+
+function unknownKey(key: string, known: string[]): string {
+  const flat = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
+  const near = known.find((k) => flat(k) === flat(key)) ??
+    known.find((k) => editDistance(k, key) <= 2);
+  return near ? `unknown key (did you mean "${near}"?)` : "unknown key";
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        prev[j] + 1,
+        cur[j - 1] + 1,
+        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** `["services", 0, "dests", 2, "port"]` → `services[0].dests[2].port`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else if (/^[A-Za-z_][\w-]*$/.test(String(p))) {
+      out += out ? `.${String(p)}` : String(p);
+    } else out += `[${JSON.stringify(String(p))}]`;
+  }
+  return out;
+}
+
+/** The line of the nearest node that exists along `path`. */
+function lineOf(
+  path: readonly PropertyKey[],
+  doc?: Document,
+  lineCounter?: LineCounter,
+): { line?: number } {
+  if (!doc || !lineCounter) return {};
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true) as
+      | { range?: [number, number, number] }
+      | undefined;
+    if (node?.range) return { line: lineCounter.linePos(node.range[0]).line };
+  }
+  return {};
+}
+
+/**
+ * Duplicate services (proto+vip+port), dests (address+port, the port
+ * defaulting to the service's) and interfaces. Runs on the raw value so
+ * duplicates are reported even when the entries have other errors.
+ */
+function findDuplicates(
+  value: unknown,
+): Array<{ path: PropertyKey[]; message: string }> {
+  const out: Array<{ path: PropertyKey[]; message: string }> = [];
+  const rec = (v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? v as Record<string, unknown>
+      : {};
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  const prim = (...vs: unknown[]) =>
+    vs.every((v) => typeof v === "string" || typeof v === "number");
+  const root = rec(value);
+
+  const once = (seen: Map<string, number>, key: string, i: number) => {
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    return first;
+  };
+
+  const ifaces = new Map<string, number>();
+  list(root.interfaces).forEach((x, i) => {
+    const name = rec(x).name;
+    if (typeof name !== "string") return;
+    const first = once(ifaces, name, i);
+    if (first !== undefined) {
+      out.push({
+        path: ["interfaces", i, "name"],
+        message: `duplicate of interfaces[${first}] (${JSON.stringify(name)})`,
+      });
+    }
+  });
+
+  const services = new Map<string, number>();
+  list(root.services).forEach((x, s) => {
+    const { proto, vip, port, dests } = rec(x);
+    if (prim(proto, vip, port)) {
+      const what = `${proto} ${vip}:${port}`;
+      const first = once(services, what, s);
+      if (first !== undefined) {
+        out.push({
+          path: ["services", s],
+          message: `duplicate of services[${first}] (${what})`,
+        });
+      }
+    }
+    const seen = new Map<string, number>();
+    list(dests).forEach((y, d) => {
+      const dest = rec(y);
+      const dport = dest.port ?? port;
+      if (!prim(dest.address, dport)) return;
+      const what = `${dest.address}:${dport}`;
+      const first = once(seen, what, d);
+      if (first !== undefined) {
+        out.push({
+          path: ["services", s, "dests", d],
+          message: `duplicate of services[${s}].dests[${first}] (${what})`,
+        });
+      }
+    });
+  });
+  return out;
+}
+
+/** The config as a plain snake_case object, with every field explicit. */
+export function configToObject(config: Config): Record<string, unknown> {
+  return {
+    workers: config.workers,
+    conn_table_size: config.connTableSize,
+    kernel_guard: config.kernelGuard,
+    status_file: config.statusFile,
+    timeouts: { ...config.timeouts },
+    interfaces: config.interfaces.map((i) => ({ name: i.name })),
+    services: config.services.map((s) => ({
+      proto: s.proto,
+      vip: s.vip,
+      port: s.port,
+      scheduler: s.scheduler,
+      persistence: s.persistence && { ...s.persistence },
+      ops: s.ops,
+      sched_flags: [...s.schedFlags],
+      dests: s.dests.map((d) => ({
+        address: d.address,
+        port: d.port,
+        forward: d.forward,
+        weight: d.weight,
+        u_threshold: d.uThreshold,
+        l_threshold: d.lThreshold,
+      })),
+    })),
+  };
+}
+
+/**
+ * Renders a config as YAML that {@link parseConfig} reads back to an equal
+ * Config (used to persist state changed through the admin API).
+ */
+export function configToYaml(config: Config): string {
+  // lineWidth 0: never fold long strings such as status_file paths.
+  return stringify(configToObject(config), { lineWidth: 0 });
+}

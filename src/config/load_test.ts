@@ -1,0 +1,608 @@
+import assert from "node:assert/strict";
+import { stringify } from "yaml";
+import {
+  type Config,
+  ConfigError,
+  configFromObject,
+  configToYaml,
+  DEFAULT_TIMEOUTS,
+  loadConfig,
+  parseConfig,
+} from "./mod.ts";
+
+const SRC = "/etc/lvsd.yaml";
+const CONFIG_DIR = new URL("../../config/", import.meta.url);
+
+/** A config document as decoded YAML; tests break it in every way. */
+// deno-lint-ignore no-explicit-any
+type Raw = any;
+
+/** A minimal valid config in file form (snake_case), fresh per call. */
+function base(): Raw {
+  return {
+    interfaces: [{ name: "ext0" }, { name: "int0" }],
+    services: [{
+      proto: "tcp",
+      vip: "10.10.0.100",
+      port: 80,
+      dests: [{ address: "10.20.0.11" }, { address: "10.20.0.12" }],
+    }],
+  };
+}
+
+/** Parses `doc` and returns the ConfigError it must throw. */
+function rejects(doc: unknown): ConfigError {
+  const text = typeof doc === "string" ? doc : stringify(doc);
+  try {
+    parseConfig(text, SRC);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
+    assert.ok(e.message.startsWith(`Cannot load config "${SRC}"`), e.message);
+    return e;
+  }
+  assert.fail(`accepted:\n${text}`);
+}
+
+function assertRejects(
+  mutate: (c: Raw) => void,
+  fragment: string,
+) {
+  const c = base();
+  mutate(c);
+  const e = rejects(c);
+  assert.ok(
+    e.message.includes(fragment),
+    `expected ${JSON.stringify(fragment)} in:\n${e.message}`,
+  );
+}
+
+Deno.test("defaults are filled in", () => {
+  const c = parseConfig(stringify(base()), SRC);
+  assert.deepEqual(
+    c,
+    {
+      workers: "auto",
+      connTableSize: 262144,
+      kernelGuard: "nftables",
+      statusFile: null,
+      timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
+      interfaces: [{ name: "ext0" }, { name: "int0" }],
+      services: [{
+        proto: "tcp",
+        vip: "10.10.0.100",
+        port: 80,
+        scheduler: "wrr",
+        persistence: null,
+        ops: false,
+        schedFlags: [],
+        dests: ["10.20.0.11", "10.20.0.12"].map((address) => ({
+          address,
+          port: 80, // the service port
+          forward: "masq",
+          weight: 1,
+          uThreshold: 0,
+          lThreshold: 0,
+        })),
+      }],
+    } satisfies Config,
+  );
+  assert.deepEqual(DEFAULT_TIMEOUTS, { tcp: 900, tcpfin: 120, udp: 300 });
+});
+
+Deno.test("partial timeouts keep the other defaults; services may be empty", () => {
+  const c = parseConfig(
+    "interfaces: [{name: eth1}]\ntimeouts: {udp: 5}\nworkers: 4\n",
+    SRC,
+  );
+  assert.deepEqual(c.timeouts, { tcp: 900, tcpfin: 120, udp: 5 });
+  assert.equal(c.workers, 4);
+  assert.deepEqual(c.services, []);
+});
+
+Deno.test("a service without dests is allowed", () => {
+  const c = base();
+  c.services[0].dests = [];
+  assert.deepEqual(parseConfig(stringify(c), SRC).services[0].dests, []);
+  delete c.services[0].dests;
+  assert.deepEqual(parseConfig(stringify(c), SRC).services[0].dests, []);
+});
+
+Deno.test("round trip: parseConfig(configToYaml(c)) equals c", async () => {
+  const tricky: Config = parseConfig(stringify(base()), SRC);
+  // Names that YAML would read as other types unless quoted.
+  tricky.interfaces = ["yes", "123", "null", "~", "0x1f", "true"].map((
+    name,
+  ) => ({
+    name,
+  }));
+  tricky.workers = 7;
+  tricky.kernelGuard = "off";
+  tricky.statusFile = "/run/lvsd/" + "a-very-long-directory-name/".repeat(5) +
+    "s.txt";
+  tricky.timeouts = { tcp: 1, tcpfin: 2147483, udp: 3 };
+  tricky.services[0].dests[1] = {
+    address: "10.20.0.12",
+    port: 8080,
+    forward: "masq",
+    weight: 0,
+    uThreshold: 0,
+    lThreshold: 0,
+  };
+  for (const name of ["demo.yaml", "example.yaml"]) {
+    const c = await loadConfig(new URL(name, CONFIG_DIR).pathname);
+    assert.deepEqual(parseConfig(configToYaml(c), "rt"), c, name);
+  }
+  assert.deepEqual(parseConfig(configToYaml(tricky), "rt"), tricky);
+});
+
+Deno.test("demo.yaml is the documented demo", async () => {
+  const c = await loadConfig(new URL("demo.yaml", CONFIG_DIR).pathname);
+  assert.equal(c.workers, "auto");
+  assert.deepEqual(c.interfaces.map((i) => i.name), ["ext0", "int0"]);
+  const summary = c.services.map((s) =>
+    `${s.proto} ${s.vip}:${s.port} ${s.scheduler} ` +
+    s.dests.map((d) => `${d.address}:${d.port}/${d.forward}/${d.weight}`).join(
+      " ",
+    )
+  );
+  assert.deepEqual(summary, [
+    "tcp 10.10.0.100:80 wrr 10.20.0.11:80/masq/1 10.20.0.12:80/masq/2 10.20.0.13:80/masq/3",
+    "udp 10.10.0.100:7 rr 10.20.0.11:7/masq/1 10.20.0.12:7/masq/1 10.20.0.13:7/masq/1",
+  ]);
+});
+
+Deno.test("example.yaml sets every key", async () => {
+  const text = await Deno.readTextFile(new URL("example.yaml", CONFIG_DIR));
+  const c = parseConfig(text, "example.yaml");
+  assert.equal(c.statusFile, "/run/lvsd/status.txt");
+  assert.equal(c.services[0].dests[1].port, 80);
+  assert.equal(c.services[1].dests[0].port, 5353);
+  for (
+    const key of [
+      "workers",
+      "conn_table_size",
+      "kernel_guard",
+      "status_file",
+      "timeouts",
+      "tcpfin",
+      "interfaces",
+      "services",
+      "proto",
+      "vip",
+      "scheduler",
+      "persistence",
+      "ops",
+      "sched_flags",
+      "dests",
+      "address",
+      "forward",
+      "weight",
+      "u_threshold",
+      "l_threshold",
+    ]
+  ) assert.match(text, new RegExp(`^\\s*${key}:`, "m"), key);
+});
+
+// Each rejection: the mutation and the exact "path: reason" it must produce.
+const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
+  [
+    "dest port out of range",
+    (c) => c.services[0].dests[1].port = 99999,
+    "services[0].dests[1].port: 99999 is out of range (1..65535)",
+  ],
+  [
+    "dest port 0",
+    (c) => c.services[0].dests[0].port = 0,
+    "services[0].dests[0].port: 0 is out of range (1..65535)",
+  ],
+  [
+    "service port out of range",
+    (c) => c.services[0].port = 65536,
+    "services[0].port: 65536 is out of range (1..65535)",
+  ],
+  [
+    "service port 0",
+    (c) => c.services[0].port = 0,
+    "services[0].port: port 0 is only valid with persistence, which is not supported yet",
+  ],
+  [
+    "port not an integer",
+    (c) => c.services[0].port = 1.5,
+    "services[0].port: expected an integer, got 1.5",
+  ],
+  [
+    "port as a string",
+    (c) => c.services[0].port = "80",
+    'services[0].port: expected an integer, got "80"',
+  ],
+  [
+    "missing vip",
+    (c) => delete c.services[0].vip,
+    "services[0].vip: missing (required)",
+  ],
+  [
+    "missing interfaces",
+    (c) => delete c.interfaces,
+    "interfaces: missing (required)",
+  ],
+  [
+    "no interfaces",
+    (c) => c.interfaces = [],
+    "interfaces: at least one interface is required",
+  ],
+  [
+    "interface name with /",
+    (c) => c.interfaces[0].name = "a/b",
+    `interfaces[0].name: interface name "a/b" must not contain '/', ':' or whitespace`,
+  ],
+  [
+    "interface name with space",
+    (c) => c.interfaces[0].name = "a b",
+    `interfaces[0].name: interface name "a b" must not contain`,
+  ],
+  [
+    "interface name too long",
+    (c) => c.interfaces[1].name = "abcdefghijklmnop",
+    'interfaces[1].name: interface name "abcdefghijklmnop" is longer than 15 bytes',
+  ],
+  [
+    "interface name empty",
+    (c) => c.interfaces[1].name = "",
+    'interfaces[1].name: interface name "" must not be empty',
+  ],
+  [
+    "interface name ..",
+    (c) => c.interfaces[1].name = "..",
+    'interfaces[1].name: interface name ".." is not allowed',
+  ],
+  [
+    "interface as a bare string",
+    (c) => c.interfaces[0] = "ext0",
+    'interfaces[0]: expected a mapping, got "ext0"',
+  ],
+  [
+    "unknown top-level key",
+    (c) => c.timeout = {},
+    'timeout: unknown key (did you mean "timeouts"?)',
+  ],
+  [
+    "unknown service key",
+    (c) => c.services[0].schedular = "rr",
+    'services[0].schedular: unknown key (did you mean "scheduler"?)',
+  ],
+  [
+    "camelCase key",
+    (c) => c.connTableSize = 1024,
+    'connTableSize: unknown key (did you mean "conn_table_size"?)',
+  ],
+  [
+    "unknown dest key",
+    (c) => c.services[0].dests[1].color = "red",
+    "services[0].dests[1].color: unknown key",
+  ],
+  [
+    "unknown interface key",
+    (c) => c.interfaces[0].mtu = 1500,
+    "interfaces[0].mtu: unknown key",
+  ],
+  [
+    "unknown timeouts key",
+    (c) => c.timeouts = { tcp_fin: 5 },
+    'timeouts.tcp_fin: unknown key (did you mean "tcpfin"?)',
+  ],
+  [
+    "timeout 0",
+    (c) => c.timeouts = { tcp: 0 },
+    "timeouts.tcp: 0 is out of range (1..2147483)",
+  ],
+  [
+    "timeout too big",
+    (c) => c.timeouts = { udp: 2147484 },
+    "timeouts.udp: 2147484 is out of range (1..2147483)",
+  ],
+  [
+    "workers too many",
+    (c) => c.workers = 65,
+    "workers: 65 is out of range (1..64)",
+  ],
+  ["workers 0", (c) => c.workers = 0, "workers: 0 is out of range (1..64)"],
+  [
+    "workers word",
+    (c) => c.workers = "all",
+    'workers: expected "auto" or an integer 1..64, got "all"',
+  ],
+  [
+    "conn_table_size not a power of two",
+    (c) => c.conn_table_size = 3000,
+    "conn_table_size: 3000 is not a power of two",
+  ],
+  [
+    "conn_table_size too small",
+    (c) => c.conn_table_size = 512,
+    "conn_table_size: 512 is out of range (1024..16777216)",
+  ],
+  [
+    "conn_table_size too big",
+    (c) => c.conn_table_size = 2 ** 25,
+    "conn_table_size: 33554432 is out of range (1024..16777216)",
+  ],
+  [
+    "kernel_guard",
+    (c) => c.kernel_guard = "iptables",
+    'kernel_guard: "iptables" is not one of nftables, off',
+  ],
+  [
+    "status_file empty",
+    (c) => c.status_file = "",
+    "status_file: must not be empty",
+  ],
+  [
+    "status_file a number",
+    (c) => c.status_file = 5,
+    "status_file: expected a string, got 5",
+  ],
+  [
+    "proto sctp",
+    (c) => c.services[0].proto = "sctp",
+    'services[0].proto: proto "sctp" is not supported yet (this build has tcp, udp)',
+  ],
+  [
+    "proto fwmark",
+    (c) => c.services[0].proto = "fwmark",
+    'services[0].proto: proto "fwmark" is not supported yet',
+  ],
+  [
+    "proto unknown",
+    (c) => c.services[0].proto = "icmp",
+    'services[0].proto: unknown proto "icmp" (valid: tcp, udp)',
+  ],
+  [
+    "scheduler wlc",
+    (c) => c.services[0].scheduler = "wlc",
+    'services[0].scheduler: scheduler "wlc" is not supported yet (this build has rr, wrr)',
+  ],
+  [
+    "scheduler unknown",
+    (c) => c.services[0].scheduler = "fastest",
+    'services[0].scheduler: unknown scheduler "fastest" (valid: rr, wrr)',
+  ],
+  [
+    "vip IPv6",
+    (c) => c.services[0].vip = "2001:db8::1",
+    'services[0].vip: IPv6 address "2001:db8::1" is not supported yet (this build is IPv4 only)',
+  ],
+  [
+    "vip garbage",
+    (c) => c.services[0].vip = "10.0.0.256",
+    'services[0].vip: "10.0.0.256" is not an IPv4 address',
+  ],
+  [
+    "vip with leading zero",
+    (c) => c.services[0].vip = "10.0.0.010",
+    'services[0].vip: "10.0.0.010" is not an IPv4 address',
+  ],
+  [
+    "vip with prefix",
+    (c) => c.services[0].vip = "10.0.0.1/32",
+    'services[0].vip: "10.0.0.1/32" is not an IPv4 address',
+  ],
+  [
+    "vip multicast",
+    (c) => c.services[0].vip = "239.1.1.1",
+    "services[0].vip: 239.1.1.1 is a multicast address",
+  ],
+  [
+    "vip loopback",
+    (c) => c.services[0].vip = "127.0.0.1",
+    "services[0].vip: 127.0.0.1 is a loopback address",
+  ],
+  [
+    "vip 0.0.0.0",
+    (c) => c.services[0].vip = "0.0.0.0",
+    "services[0].vip: 0.0.0.0 is not a usable address",
+  ],
+  [
+    "dest broadcast",
+    (c) => c.services[0].dests[0].address = "255.255.255.255",
+    "services[0].dests[0].address: 255.255.255.255 is a reserved/broadcast address",
+  ],
+  [
+    "dest IPv6",
+    (c) => c.services[0].dests[0].address = "fd00::2",
+    'services[0].dests[0].address: IPv6 address "fd00::2" is not supported yet',
+  ],
+  [
+    "persistence",
+    (c) =>
+      c.services[0].persistence = { timeout: 360, netmask: "255.255.255.0" },
+    "services[0].persistence: persistence is not supported yet",
+  ],
+  [
+    "persistence empty mapping",
+    (c) => c.services[0].persistence = {},
+    "services[0].persistence: persistence is not supported yet",
+  ],
+  [
+    "persistence bad netmask",
+    (c) => c.services[0].persistence = { netmask: "255.0.255.0" },
+    'services[0].persistence.netmask: "255.0.255.0" is not an IPv4 netmask',
+  ],
+  [
+    "persistence bad timeout",
+    (c) => c.services[0].persistence = { timeout: 0 },
+    "services[0].persistence.timeout: 0 is out of range (1..2147483)",
+  ],
+  [
+    "persistence unknown key",
+    (c) => c.services[0].persistence = { mask: "x" },
+    "services[0].persistence.mask: unknown key",
+  ],
+  [
+    "ops",
+    (c) => c.services[0].ops = true,
+    "services[0].ops: ops (one-packet scheduling) is not supported yet",
+  ],
+  [
+    "ops not a boolean",
+    (c) => c.services[0].ops = "yes",
+    'services[0].ops: expected true or false, got "yes"',
+  ],
+  [
+    "sched_flags",
+    (c) => c.services[0].sched_flags = ["sh-port"],
+    "services[0].sched_flags: sched_flags are not supported yet",
+  ],
+  [
+    "sched_flags unknown",
+    (c) => c.services[0].sched_flags = ["sh-port", "turbo"],
+    'services[0].sched_flags[1]: "turbo" is not a scheduler flag (valid: sh-fallback',
+  ],
+  [
+    "forward route",
+    (c) => c.services[0].dests[0].forward = "route",
+    'services[0].dests[0].forward: forward method "route" is not supported yet (this build forwards with masq only)',
+  ],
+  [
+    "forward tunnel",
+    (c) => c.services[0].dests[1].forward = "tunnel",
+    'services[0].dests[1].forward: forward method "tunnel" is not supported yet (this build forwards with masq only)',
+  ],
+  [
+    "forward unknown",
+    (c) => c.services[0].dests[0].forward = "nat",
+    'services[0].dests[0].forward: unknown forward method "nat" (valid: masq; did you mean "masq"?)',
+  ],
+  [
+    "weight negative",
+    (c) => c.services[0].dests[0].weight = -1,
+    "services[0].dests[0].weight: -1 is out of range (0..65535)",
+  ],
+  [
+    "weight too big",
+    (c) => c.services[0].dests[0].weight = 65536,
+    "services[0].dests[0].weight: 65536 is out of range (0..65535)",
+  ],
+  [
+    "u_threshold",
+    (c) => c.services[0].dests[0].u_threshold = 100,
+    "services[0].dests[0].u_threshold: connection thresholds are not supported yet",
+  ],
+  [
+    "l_threshold",
+    (c) => c.services[0].dests[1].l_threshold = 10,
+    "services[0].dests[1].l_threshold: connection thresholds are not supported yet",
+  ],
+  [
+    "threshold negative",
+    (c) => c.services[0].dests[1].l_threshold = -1,
+    "services[0].dests[1].l_threshold: -1 is out of range (0..2147483647)",
+  ],
+  [
+    "services not a list",
+    (c) => c.services = { proto: "tcp" },
+    "services: expected a list, got a mapping",
+  ],
+  [
+    "duplicate service",
+    (c) => c.services.push(structuredClone(c.services[0])),
+    "services[1]: duplicate of services[0] (tcp 10.10.0.100:80)",
+  ],
+  [
+    "duplicate dest",
+    (c) => c.services[0].dests.push({ address: "10.20.0.11", port: 80 }),
+    "services[0].dests[2]: duplicate of services[0].dests[0] (10.20.0.11:80)",
+  ],
+  [
+    "duplicate interface",
+    (c) => c.interfaces.push({ name: "ext0" }),
+    'interfaces[2].name: duplicate of interfaces[0] ("ext0")',
+  ],
+];
+
+for (const [name, mutate, fragment] of REJECTIONS) {
+  Deno.test(`rejects: ${name}`, () => assertRejects(mutate, fragment));
+}
+
+Deno.test("same vip and port with another proto is not a duplicate", () => {
+  const c = base();
+  c.services.push({ ...structuredClone(c.services[0]), proto: "udp" });
+  c.services[0].dests.push({ address: "10.20.0.11", port: 8080 });
+  assert.equal(parseConfig(stringify(c), SRC).services.length, 2);
+});
+
+Deno.test("all errors are reported, one per line, in document order", () => {
+  const c: Raw = { workers: 100, ...base() };
+  c.services.push({ ...structuredClone(c.services[0]), scheduler: "rr" });
+  c.services[0].dests[1].port = 99999;
+  c.services[0].scheduler = "wlc"; // a new key: emitted after dests
+  const e = rejects(c);
+  assert.equal(
+    e.message,
+    `Cannot load config "${SRC}": 4 errors\n` +
+      "  workers: 100 is out of range (1..64)\n" +
+      "  services[0].dests[1].port: 99999 is out of range (1..65535)\n" +
+      '  services[0].scheduler: scheduler "wlc" is not supported yet (this build has rr, wrr)\n' +
+      "  services[1]: duplicate of services[0] (tcp 10.10.0.100:80)",
+  );
+  assert.equal(e.issues.length, 4);
+  assert.deepEqual(e.issues[0], {
+    path: "workers",
+    message: "100 is out of range (1..64)",
+    line: 1,
+  });
+  assert.equal(e.source, SRC);
+});
+
+Deno.test("a single error is one line", () => {
+  const c = base();
+  c.services[0].dests[1].port = 99999;
+  assert.equal(
+    rejects(c).message,
+    `Cannot load config "${SRC}": services[0].dests[1].port: 99999 is out of range (1..65535)`,
+  );
+});
+
+Deno.test("YAML syntax errors name line and column", () => {
+  const e = rejects("interfaces:\n  - name: ext0\nservices: [\n");
+  assert.match(
+    e.message,
+    /^Cannot load config "\/etc\/lvsd.yaml": line 4, column 1: /,
+  );
+  assert.equal(e.issues[0].line, 4);
+  const dup = rejects("interfaces: []\nworkers: 1\nworkers: 2\n");
+  assert.match(dup.message, /line 3, column 1: Map keys must be unique/);
+  const indent = rejects("interfaces:\n  - name: ext0\n   bad: 1\n");
+  assert.match(indent.message, /line 3, column \d+: /);
+});
+
+Deno.test("empty file, wrong top level, unresolved alias", () => {
+  assert.match(rejects("").message, /: the file is empty/);
+  assert.match(rejects("# only a comment\n").message, /: the file is empty/);
+  assert.match(
+    rejects("- a\n- b\n").message,
+    /"\/etc\/lvsd.yaml": expected a mapping, got a list$/,
+  );
+  assert.match(
+    rejects("interfaces: *nope\n").message,
+    /Cannot load config .*alias/i,
+  );
+});
+
+Deno.test("loadConfig names the file when it cannot be read", async () => {
+  await assert.rejects(
+    loadConfig("/nonexistent/lvsd.yaml"),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      e.message ===
+        'Cannot load config "/nonexistent/lvsd.yaml": file not found',
+  );
+});
+
+Deno.test("configFromObject validates decoded objects (e.g. JSON)", () => {
+  const c = configFromObject(base(), "api");
+  assert.equal(c.services[0].scheduler, "wrr");
+  assert.throws(
+    () => configFromObject({ interfaces: [{ name: "x", up: true }] }, "api"),
+    /Cannot load config "api": interfaces\[0\].up: unknown key/,
+  );
+});

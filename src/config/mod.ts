@@ -1,0 +1,51 @@
+/**
+ * The lvsd config file: loading, validation, defaults, host checks.
+ *
+ * ```ts
+ * const config = await loadConfig("/etc/lvsd.yaml"); // throws ConfigError
+ * const problems = await checkHost(config);          // [] when OK
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Config,
+  DEFAULT_CONN_TABLE_SIZE,
+  DEFAULT_PERSISTENCE_TIMEOUT,
+  DEFAULT_SCHEDULER,
+  DEFAULT_TIMEOUTS,
+  type DestConfig,
+  type Forward,
+  type InterfaceConfig,
+  parseIpv4,
+  type PersistenceConfig,
+  PLANNED_FORWARDS,
+  PLANNED_PROTOS,
+  PLANNED_SCHEDULERS,
+  type Proto,
+  SCHED_FLAGS,
+  type SchedFlag,
+  type Scheduler,
+  type ServiceConfig,
+  SUPPORTED_FORWARDS,
+  SUPPORTED_PROTOS,
+  SUPPORTED_SCHEDULERS,
+  type Timeouts,
+} from "./schema.ts";
+export {
+  ConfigError,
+  configFromObject,
+  type ConfigIssue,
+  configToObject,
+  configToYaml,
+  loadConfig,
+  parseConfig,
+} from "./load.ts";
+export {
+  checkHost,
+  findExecutable,
+  hasCapability,
+  type HostReaders,
+  systemReaders,
+} from "./host_checks.ts";

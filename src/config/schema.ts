@@ -1,0 +1,416 @@
+/**
+ * The config file's schema: what each key accepts, its default, and the
+ * normalised, camelCase {@link Config} it becomes.
+ *
+ * Shape, type and range errors come from zod; "known to IPVS but not built
+ * yet" is reported separately from "unknown", so that a user copying an
+ * ipvsadm setup learns what is missing rather than that they made a typo.
+ * Duplicate detection lives in load.ts because it must also run on services
+ * that have other errors.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+// ---------------------------------------------------------------- vocabulary
+
+/** Protocols lvsd forwards today. */
+export const SUPPORTED_PROTOS = ["tcp", "udp"] as const;
+/** IPVS service types that exist but are not built yet. */
+export const PLANNED_PROTOS = ["sctp", "fwmark"] as const;
+
+/** Schedulers lvsd implements today. */
+export const SUPPORTED_SCHEDULERS = ["rr", "wrr"] as const;
+/** The other IPVS schedulers (ipvs-keepalived-facts 1.1), not built yet. */
+export const PLANNED_SCHEDULERS = [
+  "wlc",
+  "lc",
+  "sed",
+  "nq",
+  "lblc",
+  "lblcr",
+  "dh",
+  "sh",
+  "mh",
+  "fo",
+  "ovf",
+  "twos",
+] as const;
+/**
+ * ipvsadm defaults to wlc, which is not built yet; wrr with the default
+ * weight 1 behaves like rr and honours weights once they are set, so it is
+ * the closest supported stand-in.
+ */
+export const DEFAULT_SCHEDULER: Scheduler = "wrr";
+
+/** Forwarding methods lvsd implements today (ipvsadm -m). */
+export const SUPPORTED_FORWARDS = ["masq"] as const;
+/** ipvsadm -g (direct routing) and -i (IPIP), not built yet. */
+export const PLANNED_FORWARDS = ["route", "tunnel"] as const;
+
+/** ipvsadm -b flags; accepted by name, none implemented yet. */
+export const SCHED_FLAGS = [
+  "sh-fallback",
+  "sh-port",
+  "mh-fallback",
+  "mh-port",
+  "flag-1",
+  "flag-2",
+  "flag-3",
+] as const;
+
+/** Values of `ipvsadm --set tcp tcpfin udp` in the kernel (900 120 300). */
+export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
+  tcp: 900,
+  tcpfin: 120,
+  udp: 300,
+});
+
+/** Connection table entries when the file does not say. */
+export const DEFAULT_CONN_TABLE_SIZE = 262144;
+/** libipvs IPVS_SVC_PERSISTENT_TIMEOUT (6*60 s). */
+export const DEFAULT_PERSISTENCE_TIMEOUT = 360;
+
+// --------------------------------------------------------------------- types
+
+/** A protocol lvsd forwards. */
+export type Proto = (typeof SUPPORTED_PROTOS)[number];
+/** A scheduler lvsd implements. */
+export type Scheduler = (typeof SUPPORTED_SCHEDULERS)[number];
+/** A forwarding method lvsd implements. */
+export type Forward = (typeof SUPPORTED_FORWARDS)[number];
+/** An ipvsadm -b scheduler flag. */
+export type SchedFlag = (typeof SCHED_FLAGS)[number];
+
+/** Idle timeouts in seconds, as set by `ipvsadm --set tcp tcpfin udp`. */
+export interface Timeouts {
+  /** TCP ESTABLISHED. */
+  tcp: number;
+  /** TCP FIN_WAIT. */
+  tcpfin: number;
+  /** UDP. */
+  udp: number;
+}
+
+/** A data-plane interface lvsd opens. */
+export interface InterfaceConfig {
+  name: string;
+}
+
+/** Persistence (ipvsadm -p / -M). Validated, not supported yet. */
+export interface PersistenceConfig {
+  timeout: number;
+  netmask: string;
+}
+
+/** A real server of a service, with every default filled in. */
+export interface DestConfig {
+  /** daddr, dotted IPv4. */
+  address: string;
+  /** dport; defaults to the service port. */
+  port: number;
+  forward: Forward;
+  /** 0..65535; 0 = quiescent (keeps its connections, gets no new ones). */
+  weight: number;
+  uThreshold: number;
+  lThreshold: number;
+}
+
+/** A virtual service, with every default filled in. */
+export interface ServiceConfig {
+  proto: Proto;
+  /** vaddr, dotted IPv4. */
+  vip: string;
+  /** vport. */
+  port: number;
+  scheduler: Scheduler;
+  persistence: PersistenceConfig | null;
+  ops: boolean;
+  schedFlags: SchedFlag[];
+  dests: DestConfig[];
+}
+
+/** The whole config, normalised: every default filled in. */
+export interface Config {
+  /** Worker count; "auto" is resolved to the core count by the supervisor. */
+  workers: number | "auto";
+  connTableSize: number;
+  kernelGuard: "nftables" | "off";
+  statusFile: string | null;
+  timeouts: Timeouts;
+  interfaces: InterfaceConfig[];
+  services: ServiceConfig[];
+}
+
+// ------------------------------------------------------------------- helpers
+
+/** The largest timeout ipvsadm accepts (seconds). */
+const MAX_TIMEOUT = 2147483;
+const INT_MAX = 2147483647;
+
+function intRange(min: number, max: number) {
+  const error = (iss: { input?: unknown }) =>
+    `${iss.input} is out of range (${min}..${max})`;
+  return z.int().min(min, { error }).max(max, { error });
+}
+
+/**
+ * A string that must be one of `supported`; values in `planned` get a
+ * "not supported yet" message, anything else an "unknown" one.
+ */
+function choice<T extends string>(
+  what: string,
+  supported: readonly T[],
+  planned: readonly string[],
+  plannedReason: string,
+  hints: Record<string, string> = {},
+) {
+  return z.string().check((ctx) => {
+    const v = ctx.value;
+    if ((supported as readonly string[]).includes(v)) return;
+    const message = planned.includes(v)
+      ? `${what} "${v}" is not supported yet (${plannedReason})`
+      : `unknown ${what} "${v}" (valid: ${supported.join(", ")}${
+        hints[v] ? `; did you mean "${hints[v]}"?` : ""
+      })`;
+    ctx.issues.push({ code: "custom", message, input: v });
+  }).transform((v) => v as T);
+}
+
+/** Parses dotted-quad IPv4 strictly (no leading zeros: they read as octal). */
+export function parseIpv4(s: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return null;
+  let n = 0;
+  for (const part of m.slice(1)) {
+    if (part.length > 1 && part[0] === "0") return null;
+    const b = Number(part);
+    if (b > 255) return null;
+    n = n * 256 + b;
+  }
+  return n;
+}
+
+/** A unicast IPv4 address; IPv6 is recognised and reported as not built. */
+const ipv4 = z.string().check((ctx) => {
+  const v = ctx.value;
+  const n = parseIpv4(v);
+  let message: string | null = null;
+  if (n === null) {
+    message = z.ipv6().safeParse(v).success
+      ? `IPv6 address "${v}" is not supported yet (this build is IPv4 only)`
+      : `"${v}" is not an IPv4 address`;
+  } else if (n >>> 24 === 0) message = `${v} is not a usable address`;
+  else if (n >>> 24 === 127) message = `${v} is a loopback address`;
+  else if (n >>> 28 === 0xe) message = `${v} is a multicast address`;
+  else if (n >>> 28 === 0xf) message = `${v} is a reserved/broadcast address`;
+  if (message) ctx.issues.push({ code: "custom", message, input: v });
+});
+
+const netmask = z.string().check((ctx) => {
+  const n = parseIpv4(ctx.value);
+  // A mask is contiguous iff its inverse plus one is a power of two.
+  const inv = n === null ? 1 : (~n >>> 0);
+  if (n === null || (inv & (inv + 1)) !== 0) {
+    ctx.issues.push({
+      code: "custom",
+      message: `"${ctx.value}" is not an IPv4 netmask`,
+      input: ctx.value,
+    });
+  }
+});
+
+/** Linux dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or space. */
+const ifname = z.string().check((ctx) => {
+  const v = ctx.value;
+  let why: string | null = null;
+  if (v.length === 0) why = "must not be empty";
+  else if (new TextEncoder().encode(v).length > 15) {
+    why = "is longer than 15 bytes";
+  } else if (v === "." || v === "..") why = "is not allowed";
+  else if (/[/:\s]/.test(v)) why = "must not contain '/', ':' or whitespace";
+  if (why) {
+    ctx.issues.push({
+      code: "custom",
+      message: `interface name "${v}" ${why}`,
+      input: v,
+    });
+  }
+});
+
+/** A check that reports `message` when `when(value)` holds. */
+function reject<T>(
+  when: (v: T) => boolean,
+  message: string | ((v: T) => string),
+) {
+  return (ctx: { value: T; issues: z.core.$ZodRawIssue[] }) => {
+    if (!when(ctx.value)) return;
+    ctx.issues.push({
+      code: "custom",
+      message: typeof message === "string" ? message : message(ctx.value),
+      input: ctx.value,
+    });
+  };
+}
+
+// ------------------------------------------------------------------- schemas
+
+const portRange = (iss: { input?: unknown }) =>
+  `${iss.input} is out of range (1..65535)`;
+
+const timeoutsShape = {
+  tcp: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcp),
+  tcpfin: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcpfin),
+  udp: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.udp),
+};
+
+const interfaceShape = { name: ifname };
+
+const persistenceShape = {
+  timeout: intRange(1, MAX_TIMEOUT).default(DEFAULT_PERSISTENCE_TIMEOUT),
+  netmask: netmask.default("255.255.255.255"),
+};
+
+const THRESHOLDS_NOT_YET =
+  "connection thresholds are not supported yet (only 0 is accepted)";
+
+const destShape = {
+  address: ipv4,
+  port: intRange(1, 65535).optional(),
+  forward: choice(
+    "forward method",
+    SUPPORTED_FORWARDS,
+    PLANNED_FORWARDS,
+    "this build forwards with masq only",
+    { nat: "masq", dr: "route", gatewaying: "route", tun: "tunnel" },
+  ).default("masq"), // ipvsadm defaults to route (DR), not built yet
+  weight: intRange(0, 65535).default(1),
+  u_threshold: intRange(0, INT_MAX).default(0)
+    .check(reject((v) => v !== 0, THRESHOLDS_NOT_YET)),
+  l_threshold: intRange(0, INT_MAX).default(0)
+    .check(reject((v) => v !== 0, THRESHOLDS_NOT_YET)),
+};
+
+const serviceShape = {
+  proto: choice(
+    "proto",
+    SUPPORTED_PROTOS,
+    PLANNED_PROTOS,
+    `this build has ${SUPPORTED_PROTOS.join(", ")}`,
+  ),
+  vip: ipv4,
+  // 0 is a valid vport (the wildcard) only with persistence, so the range
+  // message names the usable range and 0 gets its own message.
+  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange })
+    .check(reject(
+      (v) => v === 0,
+      "port 0 is only valid with persistence, which is not supported yet",
+    )),
+  scheduler: choice(
+    "scheduler",
+    SUPPORTED_SCHEDULERS,
+    PLANNED_SCHEDULERS,
+    `this build has ${SUPPORTED_SCHEDULERS.join(", ")}`,
+  ).default(DEFAULT_SCHEDULER),
+  persistence: z.strictObject(persistenceShape).nullable().default(null)
+    .check(reject((v) => v !== null, "persistence is not supported yet")),
+  ops: z.boolean().default(false)
+    .check(
+      reject((v) => v, "ops (one-packet scheduling) is not supported yet"),
+    ),
+  sched_flags: z.array(
+    z.enum(SCHED_FLAGS, {
+      error: (iss) =>
+        `${JSON.stringify(iss.input)} is not a scheduler flag (valid: ${
+          SCHED_FLAGS.join(", ")
+        })`,
+    }),
+  ).default([])
+    .check(reject((v) => v.length > 0, "sched_flags are not supported yet")),
+  dests: z.array(z.strictObject(destShape)).default([]),
+};
+
+const rootShape = {
+  workers: z.union([z.literal("auto"), intRange(1, 64)], {
+    error: (iss) =>
+      Number.isInteger(iss.input)
+        ? `${iss.input} is out of range (1..64)`
+        : `expected "auto" or an integer 1..64, got ${describe(iss.input)}`,
+  }).default("auto"),
+  conn_table_size: intRange(1024, 16777216)
+    // Power of two so that a hash can be masked into a bucket index.
+    .check(reject(
+      (v) => (v & (v - 1)) !== 0,
+      (v) => `${v} is not a power of two`,
+    )).default(DEFAULT_CONN_TABLE_SIZE),
+  kernel_guard: z.enum(["nftables", "off"], {
+    error: (iss) => `${describe(iss.input)} is not one of nftables, off`,
+  }).default("nftables"),
+  status_file: z.string().min(1, { error: "must not be empty" }).nullable()
+    .default(null),
+  timeouts: z.strictObject(timeoutsShape).prefault({}),
+  interfaces: z.array(z.strictObject(interfaceShape))
+    .min(1, { error: "at least one interface is required" }),
+  // A director may start empty and get its services from the admin API.
+  services: z.array(z.strictObject(serviceShape)).default([]),
+};
+
+/** The file's schema; its output is snake_case and turned into Config below. */
+export const configSchema = z.strictObject(rootShape).transform(
+  (c): Config => ({
+    workers: c.workers,
+    connTableSize: c.conn_table_size,
+    kernelGuard: c.kernel_guard,
+    statusFile: c.status_file,
+    timeouts: { ...c.timeouts },
+    interfaces: c.interfaces.map((i) => ({ name: i.name })),
+    services: c.services.map((s) => ({
+      proto: s.proto,
+      vip: s.vip,
+      port: s.port,
+      scheduler: s.scheduler,
+      persistence: s.persistence && { ...s.persistence },
+      ops: s.ops,
+      schedFlags: [...s.sched_flags],
+      dests: s.dests.map((d) => ({
+        address: d.address,
+        port: d.port ?? s.port,
+        forward: d.forward,
+        weight: d.weight,
+        uThreshold: d.u_threshold,
+        lThreshold: d.l_threshold,
+      })),
+    })),
+  }),
+);
+
+/**
+ * The keys allowed in the mapping at `path` (list indexes ignored), for
+ * "did you mean" hints on unknown keys.
+ */
+export function knownKeys(path: readonly PropertyKey[]): string[] {
+  const at = path.filter((p) => typeof p === "string").join(".");
+  const shapes: Record<string, object> = {
+    "": rootShape,
+    "timeouts": timeoutsShape,
+    "interfaces": interfaceShape,
+    "services": serviceShape,
+    "services.persistence": persistenceShape,
+    "services.dests": destShape,
+  };
+  return Object.keys(shapes[at] ?? {});
+}
+
+/** A short human description of a YAML value, for "got ..." messages. */
+export function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null (an empty value)";
+  if (typeof v === "string") {
+    return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  }
+  if (Array.isArray(v)) return "a list";
+  if (v instanceof Uint8Array) return "binary data";
+  if (typeof v === "object") return "a mapping";
+  return String(v);
+}

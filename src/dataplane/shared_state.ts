@@ -1,0 +1,170 @@
+/**
+ * The one shared WebAssembly.Memory of a director and the supervisor's view
+ * of it: the control block, the connection table bounds and the per-worker
+ * I/O regions, at the offsets the module exports (wasm/assembly/layout.ts).
+ */
+import { constant, type DataplaneExports, dataplaneModule, instantiate, staticString } from "./module.ts";
+
+/** Layout constants the TypeScript side needs, read from the module. */
+export interface Layout {
+  [name: string]: number;
+}
+
+const NAMES = [
+  "LAYOUT_MAGIC", "LAYOUT_VERSION", "CTRL", "CTRL_MAGIC", "CTRL_VERSION", "CTRL_GEN", "CTRL_CONN_CAP",
+  "CTRL_CONN_BASE", "CTRL_RIDX_BASE", "CTRL_IO_BASE", "CTRL_WORKERS", "CTRL_MEM_ADDR", "CTRL_NSVC",
+  "CTRL_NVIP", "CTRL_TIMEOUTS", "CTRL_WORKER_CMD", "CTRL_VIPS", "CTRL_IFACES", "IFACE_SIZE",
+  "IFACE_INDEX", "IFACE_MAC", "IFACE_MTU", "TIMEOUT_UDP_SLOT", "MAX_SERVICES", "MAX_DESTS",
+  "MAX_WORKERS", "MAX_IFACES", "SVC_HASH_SLOTS", "SVC", "SVC_SIZE", "SVC_COPY", "SVC_PROTO",
+  "SVC_SCHED", "SVC_FLAGS", "SVC_VADDR", "SVC_VPORT", "SVC_ID", "SVC_DEST_FIRST", "SVC_DEST_COUNT",
+  "SVC_WRR_MW", "SVC_WRR_DI", "SVC_HASH", "SVC_HASH_COPY", "DEST", "DEST_SIZE", "DEST_COPY",
+  "DEST_ADDR", "DEST_PORT", "DEST_ID", "DEST_WEIGHT", "DEST_FWD", "DEST_FLAGS", "DEST_IFACE",
+  "DEST_MAC", "DEST_VLAN", "DEST_F_AVAILABLE", "DSTATE", "DSTATE_SIZE", "DSTATE_ACTIVE",
+  "DSTATE_INACT", "DSTATE_FLAGS", "SCHED", "SCHED_SIZE", "STATS", "STAT_GLOBALS", "STAT_SVC_SIZE",
+  "STAT_DEST_SIZE", "STATS_SVC", "STATS_DEST", "STATS_STRIDE", "FIXED_END", "CONN_SIZE", "CONN_SLOT",
+  "CONN_INC", "CONN_SF", "CONN_PROTO", "CONN_CADDR", "CONN_VADDR", "CONN_DADDR", "CONN_CPORT",
+  "CONN_VPORT", "CONN_DPORT", "CONN_DEST_ID", "CONN_SVC_ID", "CONN_EXPIRES", "SLOT_LIVE",
+  "CONN_F_INACTIVE", "BATCH", "MMSGHDR_SIZE", "NAME_SIZE", "IO_RX_HDRS", "IO_RX_NAME", "IO_TX_HDRS",
+  "IO_SLOTS", "IO_STRIDE", "SLOT_SIZE", "SLOT_HEADROOM", "VNET_HDR_LEN", "LAYOUT_BASE", "DROP_BASE",
+  "D_COUNT", "G_RX_FRAMES", "G_RX_BYTES", "G_TX_FRAMES", "G_TX_BYTES", "G_CONNS", "G_IGNORED",
+  "G_ARP_REPLIES", "G_ECHO_REPLIES", "G_GSO_FRAMES", "G_CSUM_PARTIAL", "G_BATCHES", "G_IN_BATCH",
+  "SCHED_RR", "SCHED_WRR",
+] as const;
+
+/** Default IPVS TCP timeouts by state (ip_vs_proto_tcp.c tcp_timeouts[]), seconds. */
+export const TCP_TIMEOUTS = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120];
+const S_ESTABLISHED = 1;
+const S_FIN_WAIT = 4;
+
+/** Options for a new shared state. */
+export interface SharedStateOptions {
+  /** Connection table entries (power of two). */
+  connCapacity: number;
+  /** Worker I/O regions to reserve. */
+  workers: number;
+  /** ipvsadm --set tcp tcpfin udp, seconds. */
+  timeouts?: { tcp: number; tcpfin: number; udp: number };
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/** The shared memory plus the supervisor's own instance of the module. */
+export class SharedState {
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly exports: DataplaneExports;
+  readonly layout: Layout;
+  readonly view: DataView;
+  readonly u8: Uint8Array;
+  readonly connCapacity: number;
+  readonly workers: number;
+  readonly dropReasons: string[];
+  readonly tcpStates: string[];
+  readonly schedulers: string[];
+
+  constructor(opts: SharedStateOptions) {
+    const cap = opts.connCapacity;
+    if (!Number.isInteger(cap) || cap < 16 || (cap & (cap - 1)) !== 0) {
+      throw new Error(`Cannot size the connection table: ${cap} is not a power of two ≥ 16`);
+    }
+    this.module = dataplaneModule();
+    // A throw-away instance on a small memory reads the layout constants.
+    const probe = instantiate(new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }), this.module);
+    const l: Layout = {};
+    for (const n of NAMES) l[n] = constant(probe, n);
+    if (opts.workers < 1 || opts.workers > l.MAX_WORKERS) {
+      throw new Error(`Cannot start ${opts.workers} workers: 1..${l.MAX_WORKERS} are supported`);
+    }
+    const connBase = align(l.FIXED_END, 64);
+    const ridxBase = connBase + cap * l.CONN_SIZE;
+    const ioBase = align(ridxBase + cap * 2 * 8, 65536);
+    const total = ioBase + opts.workers * l.IO_STRIDE;
+    const pages = Math.ceil(total / 65536);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.exports = instantiate(this.memory, this.module);
+    if (this.exports.heap_base() >= l.LAYOUT_BASE) {
+      throw new Error(`data plane static data (${this.exports.heap_base()} bytes) overlaps the shared layout`);
+    }
+    this.layout = l;
+    this.view = new DataView(this.memory.buffer);
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.connCapacity = cap;
+    this.workers = opts.workers;
+    const c = l.CTRL;
+    const v = this.view;
+    v.setUint32(c + l.CTRL_MAGIC, l.LAYOUT_MAGIC, true);
+    v.setUint32(c + l.CTRL_VERSION, l.LAYOUT_VERSION, true);
+    v.setUint32(c + l.CTRL_CONN_CAP, cap, true);
+    v.setUint32(c + l.CTRL_CONN_BASE, connBase, true);
+    v.setUint32(c + l.CTRL_RIDX_BASE, ridxBase, true);
+    v.setUint32(c + l.CTRL_IO_BASE, ioBase, true);
+    v.setUint32(c + l.CTRL_WORKERS, opts.workers, true);
+    v.setBigUint64(c + l.CTRL_MEM_ADDR, memoryAddress(this.memory), true);
+    this.setTimeouts(opts.timeouts ?? { tcp: 900, tcpfin: 120, udp: 300 });
+    this.dropReasons = staticString(this.memory, this.exports.drop_reason_names()).split(",");
+    this.tcpStates = staticString(this.memory, this.exports.tcp_state_names()).split(",");
+    this.schedulers = staticString(this.memory, this.exports.sched_names()).split(",");
+  }
+
+  /** ipvsadm --set: tcp = ESTABLISHED, tcpfin = FIN_WAIT, udp = UDP NORMAL. */
+  setTimeouts(t: { tcp: number; tcpfin: number; udp: number }): void {
+    const base = this.layout.CTRL + this.layout.CTRL_TIMEOUTS;
+    TCP_TIMEOUTS.forEach((s, i) => this.view.setUint32(base + i * 4, s, true));
+    this.view.setUint32(base + S_ESTABLISHED * 4, t.tcp, true);
+    this.view.setUint32(base + S_FIN_WAIT * 4, t.tcpfin, true);
+    this.view.setUint32(base + this.layout.TIMEOUT_UDP_SLOT * 4, t.udp, true);
+  }
+
+  /** Current timeouts as ipvsadm --set takes them. */
+  timeouts(): { tcp: number; tcpfin: number; udp: number } {
+    const base = this.layout.CTRL + this.layout.CTRL_TIMEOUTS;
+    return {
+      tcp: this.view.getUint32(base + S_ESTABLISHED * 4, true),
+      tcpfin: this.view.getUint32(base + S_FIN_WAIT * 4, true),
+      udp: this.view.getUint32(base + this.layout.TIMEOUT_UDP_SLOT * 4, true),
+    };
+  }
+
+  /** Registers a data-plane interface in slot `slot`. */
+  setInterface(slot: number, ifindex: number, mac: Uint8Array, mtu: number): void {
+    const l = this.layout;
+    if (slot >= l.MAX_IFACES) throw new Error(`Cannot use more than ${l.MAX_IFACES} interfaces`);
+    const p = l.CTRL + l.CTRL_IFACES + slot * l.IFACE_SIZE;
+    this.view.setInt32(p + l.IFACE_INDEX, ifindex, true);
+    this.u8.set(mac.subarray(0, 6), p + l.IFACE_MAC);
+    this.view.setUint32(p + l.IFACE_MTU, mtu, true);
+  }
+
+  /** Byte offset of worker `w`'s I/O region. */
+  ioBase(w: number): number {
+    return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_IO_BASE, true) + w * this.layout.IO_STRIDE;
+  }
+
+  /** Byte offset of worker `w`'s statistics slot. */
+  statsBase(w: number): number {
+    return this.layout.STATS + w * this.layout.STATS_STRIDE;
+  }
+
+  /** Byte offset of connection record `i`. */
+  connAt(i: number): number {
+    return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_CONN_BASE, true) + i * this.layout.CONN_SIZE;
+  }
+
+  /** Sets worker `w`'s command word: 0 run, 1 stop, 2 crash (fault injection). */
+  setWorkerCommand(w: number, cmd: number): void {
+    Atomics.store(new Int32Array(this.memory.buffer), (this.layout.CTRL + this.layout.CTRL_WORKER_CMD + w * 4) >> 2, cmd);
+  }
+
+  /** Expires due connections over the whole table; returns how many. */
+  expire(now = Date.now()): number {
+    return this.exports.expire_sweep(0, this.connCapacity, now);
+  }
+}
+
+/** Process address of byte 0 of a shared memory (for kernel-facing pointers). */
+export function memoryAddress(memory: WebAssembly.Memory): bigint {
+  const p = Deno.UnsafePointer.of(new Uint8Array(memory.buffer));
+  return BigInt(Deno.UnsafePointer.value(p));
+}

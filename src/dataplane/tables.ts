@@ -1,0 +1,191 @@
+/**
+ * Building and publishing the service and dest tables.
+ *
+ * The tables are double buffered in the shared memory: the supervisor
+ * writes the copy no worker reads, waits until no worker is still inside a
+ * batch that reads it, then flips CTRL_GEN with one atomic store. Workers
+ * pick up the new copy at their next batch, so a change never stalls or
+ * tears the packet path and existing connections keep their dests (they
+ * hold their own daddr/dport/MACs).
+ */
+import type { SharedState } from "./shared_state.ts";
+
+/** A dest as the data plane needs it, in the order it was added. */
+export interface TableDest {
+  /** Stable id (0..MAX_DESTS-1): counters and ActiveConn/InActConn live there. */
+  id: number;
+  addr: string;
+  port: number;
+  weight: number;
+  /** Interface slot towards the dest. */
+  ifaceSlot: number;
+  /** Next-hop MAC; null while unresolved (the dest takes no new connections). */
+  mac: Uint8Array | null;
+  vlan?: number;
+}
+
+/** A virtual service as the data plane needs it. */
+export interface TableService {
+  /** Stable id (0..MAX_SERVICES-1). */
+  id: number;
+  proto: "tcp" | "udp";
+  vip: string;
+  port: number;
+  scheduler: "rr" | "wrr";
+  /** In the order they were added; IPVS lists (and iterates) newest first. */
+  dests: TableDest[];
+}
+
+const PROTO = { tcp: 6, udp: 17 } as const;
+
+/** Wire-order IPv4 bytes of a dotted quad. */
+export function ipv4Bytes(addr: string): Uint8Array {
+  const parts = addr.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`Cannot use address "${addr}": not an IPv4 address`);
+  }
+  return new Uint8Array(parts);
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** mw and di of ip_vs_wrr_init_svc()/ip_vs_wrr_dest_changed(). */
+export function wrrMarks(weights: number[]): { mw: number; di: number } {
+  let g = 0;
+  for (const w of weights) if (w > 0) g = g > 0 ? gcd(w, g) : w;
+  const di = g || 1;
+  return { mw: Math.max(0, ...weights) - (di - 1), di };
+}
+
+// The same hash as wasm/assembly/conn/key.ts (svc lookup uses hashKey with zeros).
+function mix(h: number): number {
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h = (h ^ (h >>> 13)) >>> 0;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+function hashKey(proto: number, a1: number, p1: number, a2: number, p2: number): number {
+  let h = mix((a1 ^ 0x9e3779b9) >>> 0);
+  h = mix((h ^ a2 ^ (((p1 << 16) | p2) >>> 0)) >>> 0);
+  return mix((h ^ proto) >>> 0);
+}
+
+/** Publishes table generations into a SharedState. */
+export class TablePublisher {
+  #state: SharedState;
+  #published = new Map<number, { sched: string; dests: string }>();
+
+  constructor(state: SharedState) {
+    this.#state = state;
+  }
+
+  /** Writes `services` into the inactive copy and makes it active. */
+  async publish(services: TableService[]): Promise<void> {
+    const s = this.#state;
+    const l = s.layout;
+    const v = s.view;
+    if (services.length > l.MAX_SERVICES) throw new Error(`Cannot publish ${services.length} services: at most ${l.MAX_SERVICES}`);
+    const gen = Atomics.load(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2);
+    const copy = (gen + 1) & 1;
+    await this.#waitForReaders(copy);
+
+    const svcBase = l.SVC + copy * l.SVC_COPY;
+    const destBase = l.DEST + copy * l.DEST_COPY;
+    const hashBase = l.SVC_HASH + copy * l.SVC_HASH_COPY;
+    s.u8.fill(0, svcBase, svcBase + l.SVC_COPY);
+    s.u8.fill(0, hashBase, hashBase + l.SVC_HASH_COPY);
+    const vips = new Set<string>();
+    let di = 0;
+    services.forEach((svc, idx) => {
+      const p = svcBase + idx * l.SVC_SIZE;
+      const vip = ipv4Bytes(svc.vip);
+      vips.add(svc.vip);
+      v.setUint8(p + l.SVC_PROTO, PROTO[svc.proto]);
+      v.setUint8(p + l.SVC_SCHED, svc.scheduler === "wrr" ? l.SCHED_WRR : l.SCHED_RR);
+      s.u8.set(vip, p + l.SVC_VADDR);
+      v.setUint16(p + l.SVC_VPORT, svc.port, false);
+      v.setUint16(p + l.SVC_ID, svc.id, true);
+      v.setUint16(p + l.SVC_DEST_FIRST, di, true);
+      v.setUint16(p + l.SVC_DEST_COUNT, svc.dests.length, true);
+      const marks = wrrMarks(svc.dests.map((d) => d.weight));
+      v.setInt32(p + l.SVC_WRR_MW, marks.mw, true);
+      v.setInt32(p + l.SVC_WRR_DI, marks.di, true);
+      // IPVS adds each new dest at the head of the list: newest first.
+      for (const d of [...svc.dests].reverse()) {
+        if (di >= l.MAX_DESTS) throw new Error(`Cannot publish more than ${l.MAX_DESTS} dests`);
+        const q = destBase + di * l.DEST_SIZE;
+        s.u8.fill(0, q, q + l.DEST_SIZE);
+        s.u8.set(ipv4Bytes(d.addr), q + l.DEST_ADDR);
+        v.setUint16(q + l.DEST_PORT, d.port, false);
+        v.setUint16(q + l.DEST_ID, d.id, true);
+        v.setInt32(q + l.DEST_WEIGHT, d.weight, true);
+        v.setUint8(q + l.DEST_FWD, 0);
+        v.setUint8(q + l.DEST_FLAGS, d.mac ? l.DEST_F_AVAILABLE : 0);
+        v.setUint8(q + l.DEST_IFACE, d.ifaceSlot);
+        if (d.mac) s.u8.set(d.mac.subarray(0, 6), q + l.DEST_MAC);
+        v.setUint16(q + l.DEST_VLAN, d.vlan ?? 0, true);
+        di++;
+      }
+      // Service hash: linear probing over SVC_HASH_SLOTS u16 entries.
+      const vaddrLE = new DataView(vip.buffer).getUint32(0, true);
+      const vportLE = ((svc.port & 0xff) << 8) | (svc.port >> 8);
+      let h = hashKey(PROTO[svc.proto], vaddrLE, vportLE, 0, 0);
+      for (;; h++) {
+        const slot = hashBase + ((h & (l.SVC_HASH_SLOTS - 1)) << 1);
+        if (v.getUint16(slot, true) === 0) {
+          v.setUint16(slot, idx + 1, true);
+          break;
+        }
+      }
+      this.#resetSchedulerIfChanged(svc, marks);
+    });
+    v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
+    const vipBase = l.CTRL + l.CTRL_VIPS + copy * l.MAX_SERVICES * 4;
+    [...vips].forEach((a, i) => s.u8.set(ipv4Bytes(a), vipBase + i * 4));
+    v.setUint32(l.CTRL + l.CTRL_NVIP + copy * 4, vips.size, true);
+    Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
+  }
+
+  /**
+   * ip_vs_wrr_dest_changed() / a fresh rr cursor: when a service's dest list
+   * or weights change, its cursor goes back to the list head (and wrr's cw
+   * is re-fitted), as the kernel does under its sched lock.
+   */
+  #resetSchedulerIfChanged(svc: TableService, marks: { mw: number; di: number }): void {
+    const key = svc.dests.map((d) => `${d.id}:${d.weight}:${d.mac ? 1 : 0}`).join(",");
+    const prev = this.#published.get(svc.id);
+    if (prev && prev.dests === key && prev.sched === svc.scheduler) return;
+    const s = this.#state;
+    const l = s.layout;
+    const at = l.SCHED + svc.id * l.SCHED_SIZE;
+    let cw = 0;
+    if (prev && prev.sched === "wrr" && svc.scheduler === "wrr") {
+      const old = Number(s.view.getBigUint64(at, true) >> 32n) | 0;
+      cw = old > marks.mw || old === 0 ? marks.mw : marks.di > 1 ? Math.floor(old / marks.di) * marks.di + 1 : old;
+    }
+    Atomics.store(new BigUint64Array(s.memory.buffer), at >> 3, BigInt(cw >>> 0) << 32n);
+    this.#published.set(svc.id, { sched: svc.scheduler, dests: key });
+  }
+
+  /** Waits (bounded) until no worker is inside a batch reading copy `copy`. */
+  async #waitForReaders(copy: number): Promise<void> {
+    const s = this.#state;
+    const l = s.layout;
+    const u32 = new Uint32Array(s.memory.buffer);
+    const deadline = Date.now() + 1000;
+    for (;;) {
+      let busy = false;
+      for (let w = 0; w < s.workers; w++) {
+        const g = Atomics.load(u32, (s.statsBase(w) + l.G_IN_BATCH * 8) >> 2);
+        if ((g & 0x80000000) !== 0 && (g & 1) === copy) busy = true;
+      }
+      if (!busy) return;
+      if (Date.now() > deadline) throw new Error("Cannot publish tables: a worker stays inside one batch for over 1 s");
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}

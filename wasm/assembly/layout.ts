@@ -1,0 +1,180 @@
+// The shared memory map. One WebAssembly.Memory is imported by every
+// worker's instance of this module and by the supervisor's; the regions
+// below sit at explicit offsets above the module's static data because a
+// second instantiate rewrites static data and module globals are per
+// instance (see DESIGN.md, "Shared memory"). The TypeScript side reads these
+// constants from the instance's exports (index.ts re-exports them), so they
+// are written once, here.
+//
+//  0x000000 ┌──────────────────────────────┐
+//           │ AssemblyScript static data   │ constants only
+//  LAYOUT_BASE (1 MiB)
+//           ├──────────────────────────────┤
+//  CTRL     │ control block (4 KiB)        │ generation, sizes, timeouts,
+//           │                              │ interface slots
+//  SVC      ├──────────────────────────────┤
+//           │ services  [2 copies][256]    │ double buffered: the supervisor
+//  SVC_HASH │ svc hash  [2 copies][1024]   │ writes the inactive copy, then
+//  DEST     │ dests     [2 copies][4096]   │ flips CTRL_GEN atomically
+//  DSTATE   ├──────────────────────────────┤
+//           │ dest state [4096]            │ ActiveConn/InActConn by dest id,
+//  SCHED    │ sched state [256]            │ scheduler cursors by service id
+//  STATS    ├──────────────────────────────┤ (shared, atomic, stable ids)
+//           │ stats [16 workers]           │ per-worker counters, plain
+//           │   global[64] svc[256] dest[4096]│ stores (no shared lines)
+//  (end of fixed part = FIXED_END)
+//  CTRL_CONN_BASE ──────────────────────────┤
+//           │ conn table [cap] 64 B        │ open addressing on the in-key
+//  CTRL_RIDX_BASE ──────────────────────────┤
+//           │ reverse index [2*cap] u64    │ out-key -> (conn, incarnation)
+//  CTRL_IO_BASE ────────────────────────────┤
+//           │ I/O region, one per worker:  │
+//           │  rx mmsghdr/iovec/sockaddr_ll/cmsg [BATCH]
+//           │  tx mmsghdr/iovec/sockaddr_ll [BATCH]
+//           │  frame slots [BATCH] x SLOT_SIZE
+//           └──────────────────────────────┘
+// All addresses and ports in tables are stored in wire (network) byte order,
+// exactly as loaded from a frame, so the packet path never swaps bytes.
+
+export const LAYOUT_VERSION: u32 = 1;
+export const LAYOUT_MAGIC: u32 = 0x6c767364; // "lvsd"
+export const LAYOUT_BASE: u32 = 0x100000;
+
+export const MAX_SERVICES: u32 = 256;
+export const MAX_DESTS: u32 = 4096;
+export const MAX_WORKERS: u32 = 16;
+export const MAX_IFACES: u32 = 8;
+export const SVC_HASH_SLOTS: u32 = 1024;
+
+// ── control block ──
+export const CTRL: u32 = LAYOUT_BASE;
+export const CTRL_SIZE: u32 = 4096;
+export const CTRL_MAGIC: u32 = 0; // u32
+export const CTRL_VERSION: u32 = 4; // u32
+export const CTRL_GEN: u32 = 8; // u32, active table copy = gen & 1
+export const CTRL_CONN_CAP: u32 = 12; // u32, power of two
+export const CTRL_CONN_BASE: u32 = 16; // u32
+export const CTRL_RIDX_BASE: u32 = 20; // u32
+export const CTRL_IO_BASE: u32 = 24; // u32
+export const CTRL_WORKERS: u32 = 28; // u32
+export const CTRL_MEM_ADDR: u32 = 32; // u64, process address of byte 0
+export const CTRL_NSVC: u32 = 40; // u32 [2], services per copy
+export const CTRL_NVIP: u32 = 48; // u32 [2], VIPs per copy
+export const CTRL_TIMEOUTS: u32 = 64; // u32 [16] seconds: tcp states 0..10, [15] udp
+export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection)
+export const CTRL_VIPS: u32 = 256; // u32 [2][256] wire-order VIPs per copy
+export const CTRL_IFACES: u32 = 2304; // [MAX_IFACES] x IFACE_SIZE
+export const IFACE_SIZE: u32 = 32;
+export const IFACE_INDEX: u32 = 0; // i32 kernel ifindex (0 = unused slot)
+export const IFACE_MAC: u32 = 4; // u8[6]
+export const IFACE_MTU: u32 = 12; // u32
+
+export const TIMEOUT_UDP_SLOT: u32 = 15;
+
+// ── services (per copy) ──
+export const SVC: u32 = CTRL + CTRL_SIZE;
+export const SVC_SIZE: u32 = 64;
+export const SVC_COPY: u32 = MAX_SERVICES * SVC_SIZE;
+export const SVC_PROTO: u32 = 0; // u8 (6 tcp, 17 udp)
+export const SVC_SCHED: u32 = 1; // u8 scheduler id
+export const SVC_FLAGS: u32 = 2; // u16
+export const SVC_VADDR: u32 = 4; // u32 wire order
+export const SVC_VPORT: u32 = 8; // u16 wire order
+export const SVC_ID: u32 = 10; // u16 stable id (stats, sched state)
+export const SVC_DEST_FIRST: u32 = 12; // u16 index into this copy's dests
+export const SVC_DEST_COUNT: u32 = 14; // u16
+export const SVC_WRR_MW: u32 = 16; // i32 max weight - (gcd - 1)
+export const SVC_WRR_DI: u32 = 20; // i32 gcd of weights
+
+export const SVC_HASH: u32 = SVC + 2 * SVC_COPY;
+export const SVC_HASH_COPY: u32 = SVC_HASH_SLOTS * 2; // u16 slots: svc index + 1
+
+// ── dests (per copy), ordered as IPVS lists them: newest first ──
+export const DEST: u32 = SVC_HASH + 2 * SVC_HASH_COPY;
+export const DEST_SIZE: u32 = 32;
+export const DEST_COPY: u32 = MAX_DESTS * DEST_SIZE;
+export const DEST_ADDR: u32 = 0; // u32 wire order
+export const DEST_PORT: u32 = 4; // u16 wire order
+export const DEST_ID: u32 = 6; // u16 stable id
+export const DEST_WEIGHT: u32 = 8; // i32
+export const DEST_FWD: u32 = 12; // u8 IP_VS_CONN_F_* forwarding method
+export const DEST_FLAGS: u32 = 13; // u8 DEST_F_*
+export const DEST_IFACE: u32 = 14; // u8 iface slot towards the dest
+export const DEST_MAC: u32 = 16; // u8[6] next-hop MAC
+export const DEST_VLAN: u32 = 22; // u16 802.1Q TCI to send with (0 none)
+
+export const DEST_F_AVAILABLE: u8 = 1; // next hop resolved
+export const FWD_MASQ: u8 = 0;
+
+// ── dest state by stable dest id (shared, atomic) ──
+export const DSTATE: u32 = DEST + 2 * DEST_COPY;
+export const DSTATE_SIZE: u32 = 16;
+export const DSTATE_ACTIVE: u32 = 0; // i32 ActiveConn
+export const DSTATE_INACT: u32 = 4; // i32 InActConn
+export const DSTATE_FLAGS: u32 = 8; // u32 (OVERLOAD later)
+
+// ── scheduler state by stable service id (shared, CAS) ──
+export const SCHED: u32 = DSTATE + MAX_DESTS * DSTATE_SIZE;
+export const SCHED_SIZE: u32 = 16;
+
+// ── per-worker statistics ──
+export const STATS: u32 = SCHED + MAX_SERVICES * SCHED_SIZE;
+export const STAT_GLOBALS: u32 = 64; // u64 counters, see stats.ts
+export const STAT_SVC_SIZE: u32 = 40; // conns, inpkts, outpkts, inbytes, outbytes (u64)
+export const STAT_DEST_SIZE: u32 = 40;
+export const STATS_SVC: u32 = STAT_GLOBALS * 8;
+export const STATS_DEST: u32 = STATS_SVC + MAX_SERVICES * STAT_SVC_SIZE;
+export const STATS_STRIDE: u32 = STATS_DEST + MAX_DESTS * STAT_DEST_SIZE;
+export const FIXED_END: u32 = STATS + MAX_WORKERS * STATS_STRIDE;
+
+// ── connection table ──
+export const CONN_SIZE: u32 = 64;
+export const CONN_SLOT: u32 = 0; // u32 SLOT_* below
+export const CONN_INC: u32 = 4; // u32 incarnation, bumped on each reuse
+export const CONN_SF: u32 = 8; // u32 tcp state | flags << 8 (CAS)
+export const CONN_PROTO: u32 = 12; // u8
+export const CONN_CIFACE: u32 = 13; // u8 iface slot the client came in on
+export const CONN_CVLAN: u32 = 14; // u16 client's 802.1Q TCI (0 none)
+export const CONN_CADDR: u32 = 16;
+export const CONN_VADDR: u32 = 20;
+export const CONN_DADDR: u32 = 24;
+export const CONN_CPORT: u32 = 28;
+export const CONN_VPORT: u32 = 30;
+export const CONN_DPORT: u32 = 32;
+export const CONN_DEST_ID: u32 = 34; // u16
+export const CONN_SVC_ID: u32 = 36; // u16
+export const CONN_DEST_IFACE: u32 = 38; // u8
+export const CONN_EXPIRES: u32 = 40; // u64 ms since the Unix epoch
+export const CONN_CMAC: u32 = 48; // u8[6] client-side next hop
+export const CONN_DMAC: u32 = 54; // u8[6] dest next hop
+export const CONN_DVLAN: u32 = 60; // u16 802.1Q TCI towards the dest (0 none)
+
+export const SLOT_EMPTY: u32 = 0;
+export const SLOT_BUSY: u32 = 1;
+export const SLOT_LIVE: u32 = 2;
+export const SLOT_DEAD: u32 = 3;
+
+export const CONN_F_INACTIVE: u32 = 1; // IP_VS_CONN_F_INACTIVE: counted in InActConn
+export const PROBE: u32 = 16; // slots probed per lookup/insert; none free = table full
+
+// ── per-worker I/O region ──
+export const BATCH: u32 = 64;
+export const MMSGHDR_SIZE: u32 = 64;
+export const IOVEC_SIZE: u32 = 16;
+export const NAME_SIZE: u32 = 32; // sockaddr_ll is 20
+export const CMSG_SIZE: u32 = 64;
+export const IO_RX_HDRS: u32 = 0;
+export const IO_RX_IOV: u32 = IO_RX_HDRS + BATCH * MMSGHDR_SIZE;
+export const IO_RX_NAME: u32 = IO_RX_IOV + BATCH * IOVEC_SIZE;
+export const IO_RX_CMSG: u32 = IO_RX_NAME + BATCH * NAME_SIZE;
+export const IO_TX_HDRS: u32 = IO_RX_CMSG + BATCH * CMSG_SIZE;
+export const IO_TX_IOV: u32 = IO_TX_HDRS + BATCH * MMSGHDR_SIZE;
+export const IO_TX_NAME: u32 = IO_TX_IOV + BATCH * IOVEC_SIZE;
+export const IO_SLOTS: u32 = 16384;
+// A slot holds [headroom][virtio_net_hdr 10][frame ≤ 64 KiB + 14]: GSO
+// frames from veth arrive whole. The headroom lets an 802.1Q tag be put
+// back in front of the frame without moving the payload.
+export const SLOT_HEADROOM: u32 = 64;
+export const SLOT_SIZE: u32 = 67584;
+export const IO_STRIDE: u32 = IO_SLOTS + BATCH * SLOT_SIZE;
+export const VNET_HDR_LEN: u32 = 10;

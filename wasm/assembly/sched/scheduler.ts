@@ -1,0 +1,48 @@
+// The scheduler interface: given a service (this table copy) pick a dest for
+// a new connection. Each scheduler is one file; this one dispatches by id.
+// Scheduler state (cursors) is shared by all workers at SCHED + svcId*16 and
+// moved with compare-and-swap, so workers never take a lock: a worker that
+// loses the race recomputes from the winner's state, which yields exactly
+// the sequence the kernel produces under its sched_lock.
+import {
+  DEST_FLAGS,
+  DEST_F_AVAILABLE,
+  DEST_WEIGHT,
+  DSTATE,
+  DSTATE_FLAGS,
+  DSTATE_SIZE,
+  DEST_ID,
+} from "../layout";
+import { rrSchedule } from "./rr";
+import { wrrSchedule } from "./wrr";
+
+export const SCHED_RR: u32 = 1;
+export const SCHED_WRR: u32 = 2;
+/** Names by id (id 0 unused); the supervisor reads them from here. */
+export const SCHED_NAMES = ",rr,wrr";
+
+export const DEST_OVERLOAD: u32 = 1; // IP_VS_DEST_F_OVERLOAD in DSTATE_FLAGS
+
+/**
+ * A dest that may not take new connections whatever its weight: OVERLOAD
+ * set (thresholds) or its next hop not resolved yet.
+ */
+// @ts-ignore: decorator
+@inline
+export function blocked(d: u32): bool {
+  if (!(load<u8>(d + DEST_FLAGS) & DEST_F_AVAILABLE)) return true;
+  const ds = DSTATE + <u32>load<u16>(d + DEST_ID) * DSTATE_SIZE;
+  return (atomic.load<u32>(ds + DSTATE_FLAGS) & DEST_OVERLOAD) != 0;
+}
+
+// @ts-ignore: decorator
+@inline
+export function weightOf(d: u32): i32 {
+  return load<i32>(d + DEST_WEIGHT);
+}
+
+/** Returns the chosen dest's address in the dest table, or 0. */
+export function schedule(sched: u32, svc: u32, svcId: u32, dests: u32, n: u32): u32 {
+  if (sched == SCHED_WRR) return wrrSchedule(svc, svcId, dests, n);
+  return rrSchedule(svcId, dests, n);
+}
