@@ -1,0 +1,121 @@
+/**
+ * lvsd: a userspace Linux Virtual Server director.
+ *
+ * This one module is both the program's entry and the data-plane workers'
+ * entry: the supervisor starts each worker from this same URL with a name
+ * "lvsd-dataplane-N". That keeps the program a single entry point, so a
+ * bundle or a `deno compile` binary carries everything it needs.
+ */
+import { parseArgs } from "node:util";
+
+const VERSION = "0.1.0";
+
+const USAGE = `lvsd ${VERSION}: a userspace Linux Virtual Server director
+
+Usage: lvsd [--config FILE] [--status-file FILE] [--workers N]
+       lvsd --check-config FILE     validate a config file and exit
+       lvsd --version
+
+  --config FILE       YAML config (default /etc/lvsd/lvsd.yaml)
+  --status-file FILE  write the service/connection listing there every second
+  --workers N         data-plane workers (overrides the config; default: cores)
+
+Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 prints the listing.
+Exit codes: 0 ok, 1 runtime error, 2 bad config or usage.`;
+
+function isDataplaneWorker(): boolean {
+  const g = globalThis as { name?: unknown; WorkerGlobalScope?: unknown };
+  return typeof g.WorkerGlobalScope !== "undefined" && typeof g.name === "string" && g.name.startsWith("lvsd-dataplane-");
+}
+
+async function workerMain(): Promise<void> {
+  const { runWorker } = await import("../workers/dataplane_worker.ts");
+  const self = globalThis as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void; close(): void };
+  self.onmessage = (e: MessageEvent) => {
+    self.onmessage = null;
+    runWorker(e.data, (m) => self.postMessage(m));
+    self.close();
+  };
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        "check-config": { type: "string" },
+        "status-file": { type: "string" },
+        workers: { type: "string" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    console.error(`lvsd: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    console.log(`lvsd ${VERSION}`);
+    return 0;
+  }
+  const { loadConfig, ConfigError, checkHost } = await import("./config/mod.ts");
+  const path = args["check-config"] ?? args.config ?? "/etc/lvsd/lvsd.yaml";
+  let config;
+  try {
+    config = await loadConfig(path);
+    if (args.workers !== undefined) {
+      const n = Number(args.workers);
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new ConfigError("--workers", [{ path: "", message: `"${args.workers}" is not a number of workers (1..16)` }]);
+      config = { ...config, workers: n };
+    }
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `lvsd: ${(e as Error).message}`);
+    return 2;
+  }
+  if (args["check-config"] !== undefined) {
+    const { SharedState } = await import("./dataplane/shared_state.ts");
+    new SharedState({ connCapacity: config.connTableSize, workers: 1 }); // the data plane loads
+    console.log(`lvsd: config "${path}" is valid: ${config.services.length} services, ${config.services.reduce((n, s) => n + s.dests.length, 0)} dests`);
+    return 0;
+  }
+  const problems = await checkHost(config);
+  if (problems.length) {
+    console.error(`lvsd: cannot start:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    return 2;
+  }
+  const { Supervisor } = await import("./supervisor/mod.ts");
+  let sup;
+  try {
+    sup = await Supervisor.start(config, { workerUrl: new URL(import.meta.url), statusFile: args["status-file"] ?? config.statusFile });
+  } catch (e) {
+    console.error(`lvsd: ${(e as Error).message}`);
+    return 1;
+  }
+  const s = sup;
+  console.log(`lvsd: ready: ${config.services.length} services on ${config.interfaces.map((i) => i.name).join(", ")}, ${s.state.workers} workers`);
+  Deno.addSignalListener("SIGUSR1", () => console.log(s.listing()));
+  // Fault injection for the worker-restart test (documented in README).
+  Deno.addSignalListener("SIGUSR2", () => s.crashWorker(0));
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    Deno.addSignalListener("SIGINT", done);
+    Deno.addSignalListener("SIGTERM", done);
+  });
+  console.log("lvsd: stopping");
+  await s.stop();
+  console.log("lvsd: stopped");
+  return 0;
+}
+
+if (isDataplaneWorker()) {
+  await workerMain();
+} else if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,64 @@
+/**
+ * Keeping the director's own kernel silent for what lvsd handles.
+ *
+ * lvsd reads frames with AF_PACKET, which is a tap: the kernel still gets
+ * every frame. If it owned a VIP it would answer a SYN with a RST (killing
+ * the connection lvsd is balancing) or a UDP datagram with ICMP port
+ * unreachable; with forwarding on it would forward the real servers'
+ * un-NATed replies. lvsd therefore (1) never puts VIPs on the kernel (it
+ * answers ARP and ICMP echo for them itself; a VIP that is a host address
+ * is a config error) and (2) installs an nftables table `inet lvsd` whose
+ * prerouting hook (priority raw, after packet taps have seen the frame)
+ * drops frames to VIPs and NAT replies from dests that are not addressed to
+ * the director itself. The table is removed on stop, and a stale one from a
+ * killed lvsd is replaced at start.
+ */
+
+/** What the guard drops. */
+export interface GuardSpec {
+  vips: string[];
+  /** NAT dests whose replies lvsd rewrites: proto, address, port. */
+  dests: { proto: "tcp" | "udp"; addr: string; port: number }[];
+}
+
+const TABLE = "lvsd";
+
+async function nft(args: string[], stdin?: string): Promise<{ ok: boolean; err: string }> {
+  const cmd = new Deno.Command("nft", { args, stdin: stdin ? "piped" : "null", stdout: "null", stderr: "piped" });
+  const p = cmd.spawn();
+  if (stdin) {
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await p.output();
+  return { ok: out.success, err: new TextDecoder().decode(out.stderr).trim() };
+}
+
+/** The nft script for a spec (exported for tests). */
+export function guardScript(spec: GuardSpec): string {
+  const lines = [`table inet ${TABLE} {`, "  chain prerouting {", "    type filter hook prerouting priority raw; policy accept;"];
+  if (spec.vips.length) lines.push(`    ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
+  for (const proto of ["tcp", "udp"] as const) {
+    const ds = spec.dests.filter((d) => d.proto === proto);
+    if (ds.length) {
+      lines.push(
+        `    fib daddr type != local ip saddr . ${proto} sport { ${ds.map((d) => `${d.addr} . ${d.port}`).join(", ")} } counter drop comment "NAT replies: lvsd rewrites"`,
+      );
+    }
+  }
+  lines.push("  }", "}");
+  return lines.join("\n") + "\n";
+}
+
+/** Installs (or replaces) the guard table. */
+export async function installGuard(spec: GuardSpec): Promise<void> {
+  await nft(["delete", "table", "inet", TABLE]); // a stale table from a killed lvsd
+  const r = await nft(["-f", "-"], guardScript(spec));
+  if (!r.ok) throw new Error(`Cannot install the nftables kernel guard: ${r.err}`);
+}
+
+/** Removes the guard table (idempotent). */
+export async function removeGuard(): Promise<void> {
+  await nft(["delete", "table", "inet", TABLE]);
+}

@@ -1,0 +1,130 @@
+/**
+ * Plain-text listings of services, dests, counters and connections, in the
+ * layout of `ipvsadm -Ln` and `ipvsadm -Lnc` (the ipvsadm-compatible CLI is
+ * a separate piece; this is what the supervisor prints and writes to its
+ * status file).
+ */
+import type { SharedState } from "../dataplane/shared_state.ts";
+import type { TableService } from "../dataplane/tables.ts";
+
+/** Counters summed over all workers. */
+export interface Totals {
+  globals: Record<string, number>;
+  drops: Record<string, number>;
+  services: Map<number, { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }>;
+  dests: Map<number, { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }>;
+}
+
+const GLOBALS = [
+  "G_RX_FRAMES", "G_RX_BYTES", "G_TX_FRAMES", "G_TX_BYTES", "G_CONNS", "G_IGNORED", "G_ARP_REPLIES",
+  "G_ECHO_REPLIES", "G_GSO_FRAMES", "G_CSUM_PARTIAL", "G_BATCHES",
+];
+
+function sum(state: SharedState, offsetInSlot: number): number {
+  let t = 0n;
+  for (let w = 0; w < state.workers; w++) t += state.view.getBigUint64(state.statsBase(w) + offsetInSlot, true);
+  return Number(t);
+}
+
+function fiveCounters(state: SharedState, base: number) {
+  return {
+    conns: sum(state, base),
+    inpkts: sum(state, base + 8),
+    outpkts: sum(state, base + 16),
+    inbytes: sum(state, base + 24),
+    outbytes: sum(state, base + 32),
+  };
+}
+
+/** Sums every worker's counters. */
+export function totals(state: SharedState, services: TableService[]): Totals {
+  const l = state.layout;
+  const globals: Record<string, number> = {};
+  for (const g of GLOBALS) globals[g.slice(2).toLowerCase()] = sum(state, l[g] * 8);
+  const drops: Record<string, number> = {};
+  state.dropReasons.forEach((r, i) => (drops[r] = sum(state, (l.DROP_BASE + i) * 8)));
+  const svcs = new Map();
+  const dests = new Map();
+  for (const s of services) {
+    svcs.set(s.id, fiveCounters(state, l.STATS_SVC + s.id * l.STAT_SVC_SIZE));
+    for (const d of s.dests) dests.set(d.id, fiveCounters(state, l.STATS_DEST + d.id * l.STAT_DEST_SIZE));
+  }
+  return { globals, drops, services: svcs, dests };
+}
+
+/** ActiveConn / InActConn of a dest id. */
+export function destConns(state: SharedState, id: number): { active: number; inactive: number } {
+  const l = state.layout;
+  const p = l.DSTATE + id * l.DSTATE_SIZE;
+  return {
+    active: Atomics.load(new Int32Array(state.memory.buffer), (p + l.DSTATE_ACTIVE) >> 2),
+    inactive: Atomics.load(new Int32Array(state.memory.buffer), (p + l.DSTATE_INACT) >> 2),
+  };
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s + " " : s.padEnd(n);
+}
+
+/** `ipvsadm -Ln` layout, newest dest first as IPVS lists them. */
+export function listServices(state: SharedState, services: TableService[]): string {
+  const lines = [
+    `IP Virtual Server version 1.2.1 (size=${state.connCapacity})`,
+    "Prot LocalAddress:Port Scheduler Flags",
+    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+  ];
+  for (const s of services) {
+    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 22)} ${s.scheduler}`);
+    for (const d of [...s.dests].reverse()) {
+      const c = destConns(state, d.id);
+      lines.push(
+        `  -> ${pad(`${d.addr}:${d.port}`, 28)} ${pad("Masq", 7)} ${pad(String(d.weight), 6)} ${pad(String(c.active), 10)} ${c.inactive}`,
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Per-service and per-dest counters plus global counters and drops. */
+export function listStats(state: SharedState, services: TableService[]): string {
+  const t = totals(state, services);
+  const lines = ["Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes", "  -> RemoteAddress:Port"];
+  const row = (c: { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }) =>
+    [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes].map((n) => String(n).padStart(8)).join(" ");
+  for (const s of services) {
+    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 30)}${row(t.services.get(s.id)!)}`);
+    for (const d of [...s.dests].reverse()) lines.push(`  -> ${pad(`${d.addr}:${d.port}`, 30)}${row(t.dests.get(d.id)!)}`);
+  }
+  lines.push("", "Data plane: " + Object.entries(t.globals).map(([k, v]) => `${k}=${v}`).join(" "));
+  const drops = Object.entries(t.drops).filter(([, v]) => v > 0);
+  lines.push("Drops: " + (drops.length ? drops.map(([k, v]) => `${k}=${v}`).join(" ") : "none"));
+  return lines.join("\n") + "\n";
+}
+
+function ipString(v: DataView, off: number): string {
+  return [0, 1, 2, 3].map((i) => v.getUint8(off + i)).join(".");
+}
+
+/** `ipvsadm -Lnc` layout (expire as mm:ss), at most `limit` entries. */
+export function listConnections(state: SharedState, now = Date.now(), limit = 1000): string {
+  const l = state.layout;
+  const v = state.view;
+  const lines = ["IPVS connection entries", "pro expire state       source                virtual               destination"];
+  let shown = 0;
+  for (let i = 0; i < state.connCapacity && shown < limit; i++) {
+    const c = state.connAt(i);
+    if (v.getUint32(c + l.CONN_SLOT, true) !== l.SLOT_LIVE) continue;
+    const expires = Number(v.getBigUint64(c + l.CONN_EXPIRES, true));
+    if (expires <= now) continue;
+    const proto = v.getUint8(c + l.CONN_PROTO) === 6 ? "TCP" : "UDP";
+    const secs = Math.ceil((expires - now) / 1000);
+    const exp = `${String(Math.floor(secs / 60)).padStart(2, "0")}:${String(secs % 60).padStart(2, "0")}`;
+    const st = proto === "TCP" ? state.tcpStates[v.getUint8(c + l.CONN_SF)] : "UDP";
+    const ep = (a: number, p: number) => `${ipString(v, c + a)}:${v.getUint16(c + p, false)}`;
+    lines.push(
+      `${proto} ${exp}  ${pad(st, 11)} ${pad(ep(l.CONN_CADDR, l.CONN_CPORT), 21)} ${pad(ep(l.CONN_VADDR, l.CONN_VPORT), 21)} ${ep(l.CONN_DADDR, l.CONN_DPORT)}`,
+    );
+    shown++;
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,243 @@
+/**
+ * The supervisor: owns the shared memory, publishes tables, runs the
+ * data-plane workers (restarting any that die), resolves dest next hops,
+ * expires connections and keeps the kernel guard in place.
+ */
+import type { Config } from "../config/mod.ts";
+import { SharedState } from "../dataplane/shared_state.ts";
+import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
+import { interfaceIndex, interfaceMac, interfaceMtu, resolveNeighbour, routeGet } from "../sys/netdev.ts";
+import { close as closeFd } from "../sys/libc.ts";
+import { installGuard, removeGuard } from "./kernel_guard.ts";
+import { listConnections, listServices, listStats } from "./listing.ts";
+import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
+
+/** How the supervisor is started. */
+export interface SupervisorOptions {
+  /** Module URL that runs a data-plane worker when loaded in a Worker named "lvsd-dataplane-*". */
+  workerUrl: URL;
+  statusFile?: string | null;
+  log?: (line: string) => void;
+}
+
+interface WorkerSlot {
+  id: number;
+  worker?: Worker;
+  fds: number[];
+  restarts: number;
+  stopping: boolean;
+}
+
+/** A running director. */
+export class Supervisor {
+  readonly state: SharedState;
+  readonly services: TableService[];
+  #config: Config;
+  #opts: SupervisorOptions;
+  #publisher: TablePublisher;
+  #ifaces: { name: string; ifindex: number }[];
+  #slots: WorkerSlot[] = [];
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #fanoutGroup: number;
+  #log: (line: string) => void;
+  #stopped = false;
+
+  private constructor(config: Config, opts: SupervisorOptions, state: SharedState, ifaces: { name: string; ifindex: number }[]) {
+    this.#config = config;
+    this.#opts = opts;
+    this.state = state;
+    this.#publisher = new TablePublisher(state);
+    this.#ifaces = ifaces;
+    this.#fanoutGroup = Deno.pid & 0xffff;
+    this.#log = opts.log ?? ((l) => console.log(l));
+    let destId = 0;
+    this.services = config.services.map((s, i) => ({
+      id: i,
+      proto: s.proto,
+      vip: s.vip,
+      port: s.port,
+      scheduler: s.scheduler,
+      dests: s.dests.map((d) => ({ id: destId++, addr: d.address, port: d.port, weight: d.weight, ifaceSlot: 0, mac: null })),
+    }));
+  }
+
+  /** Builds the shared state, installs the guard, resolves dests, starts workers. */
+  static async start(config: Config, opts: SupervisorOptions): Promise<Supervisor> {
+    const workers = config.workers === "auto" ? navigator.hardwareConcurrency : config.workers;
+    const state = new SharedState({ connCapacity: config.connTableSize, workers, timeouts: config.timeouts });
+    const ifaces = config.interfaces.map((i, slot) => {
+      const ifindex = interfaceIndex(i.name);
+      state.setInterface(slot, ifindex, interfaceMac(i.name), interfaceMtu(i.name));
+      return { name: i.name, ifindex };
+    });
+    const sup = new Supervisor(config, opts, state, ifaces);
+    try {
+      if (config.kernelGuard === "nftables") {
+        await installGuard({
+          vips: [...new Set(config.services.map((s) => s.vip))],
+          dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
+        });
+      }
+      await sup.#resolveDests(2000);
+      await sup.#publisher.publish(sup.services);
+      for (let w = 0; w < workers; w++) sup.#slots.push({ id: w, fds: [], restarts: 0, stopping: false });
+      await Promise.all(sup.#slots.map((s) => sup.#spawn(s)));
+      sup.#timers.push(setInterval(() => sup.#tick(), 1000));
+    } catch (e) {
+      await sup.stop();
+      throw e;
+    }
+    return sup;
+  }
+
+  /** Resolves each dest's interface and next-hop MAC; returns true when something changed. */
+  async #resolveDests(timeoutMs: number): Promise<boolean> {
+    let changed = false;
+    for (const s of this.services) {
+      for (const d of s.dests) {
+        if (d.mac) continue;
+        const r = await this.#resolveOne(d, timeoutMs);
+        if (r) changed = true;
+      }
+    }
+    return changed;
+  }
+
+  async #resolveOne(d: TableDest, timeoutMs: number): Promise<boolean> {
+    try {
+      const route = await routeGet(d.addr);
+      const slot = this.#ifaces.findIndex((i) => i.name === route.dev);
+      if (slot < 0) {
+        this.#log(`lvsd: dest ${d.addr} is reached through "${route.dev}", which is not a data-plane interface; it gets no connections`);
+        return false;
+      }
+      const mac = await resolveNeighbour(route.gateway ?? d.addr, route.dev, timeoutMs);
+      if (!mac) return false;
+      d.ifaceSlot = slot;
+      d.mac = mac;
+      return true;
+    } catch (e) {
+      this.#log(`lvsd: cannot resolve dest ${d.addr}: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    this.state.expire();
+    if (this.services.some((s) => s.dests.some((d) => !d.mac))) {
+      if (await this.#resolveDests(300)) await this.#publisher.publish(this.services);
+    }
+    if (this.#opts.statusFile) await this.writeStatus(this.#opts.statusFile);
+  }
+
+  /** Writes the listing atomically (temp file + rename). */
+  async writeStatus(path: string): Promise<void> {
+    const tmp = `${path}.tmp`;
+    await Deno.writeTextFile(tmp, this.listing());
+    await Deno.rename(tmp, path);
+  }
+
+  /** Services, counters and connections as plain text. */
+  listing(): string {
+    return [
+      listServices(this.state, this.services),
+      listStats(this.state, this.services),
+      listConnections(this.state, Date.now(), 50),
+    ].join("\n");
+  }
+
+  #spawn(slot: WorkerSlot): Promise<void> {
+    const l = this.state.layout;
+    const w = new Worker(this.#opts.workerUrl, { type: "module", name: `lvsd-dataplane-${slot.id}` });
+    slot.worker = w;
+    slot.fds = [];
+    slot.stopping = false;
+    this.state.setWorkerCommand(slot.id, 0);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      w.onmessage = (e: MessageEvent<WorkerReport>) => {
+        const m = e.data;
+        if (m.type === "fds") slot.fds = m.fds;
+        else if (m.type === "ready") {
+          ready = true;
+          resolve();
+        } else if (m.type === "stopped") slot.fds = [];
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        const msg = e.message;
+        if (!ready) {
+          this.#reap(slot);
+          reject(new Error(`Cannot start data-plane worker ${slot.id}: ${msg}`));
+          return;
+        }
+        this.#log(`lvsd: worker ${slot.id} died (${msg}); restarting it`);
+        this.#reap(slot);
+        if (!this.#stopped) {
+          slot.restarts++;
+          this.#spawn(slot).catch((err) => this.#log(`lvsd: ${err.message}`));
+        }
+      };
+      const init: WorkerInit = {
+        worker: slot.id,
+        memory: this.state.memory,
+        module: this.state.module,
+        interfaces: this.#ifaces,
+        fanoutGroup: this.#fanoutGroup,
+        ioBase: this.state.ioBase(slot.id),
+        rxHdrs: l.IO_RX_HDRS,
+        txHdrs: l.IO_TX_HDRS,
+        batch: l.BATCH,
+        commandOffset: l.CTRL + l.CTRL_WORKER_CMD + slot.id * 4,
+      };
+      w.postMessage(init);
+    });
+  }
+
+  /** Terminates a worker and closes the sockets it left (they belong to the process). */
+  #reap(slot: WorkerSlot): void {
+    slot.worker?.terminate();
+    slot.worker = undefined;
+    for (const fd of slot.fds) closeFd(fd);
+    slot.fds = [];
+  }
+
+  /** Fault injection for tests: makes worker `id` throw inside its loop. */
+  crashWorker(id: number): void {
+    this.state.setWorkerCommand(id, 2);
+  }
+
+  /** Restarts so far, per worker. */
+  restarts(): number[] {
+    return this.#slots.map((s) => s.restarts);
+  }
+
+  /** Stops workers (joined, sockets closed), timers and the kernel guard. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
+    if (this.#config.kernelGuard === "nftables") await removeGuard();
+  }
+
+  async #stopWorker(slot: WorkerSlot): Promise<void> {
+    const w = slot.worker;
+    if (!w) return;
+    slot.stopping = true;
+    const done = new Promise<void>((resolve) => {
+      const prev = w.onmessage;
+      w.onmessage = (e: MessageEvent<WorkerReport>) => {
+        prev?.call(w, e);
+        if (e.data.type === "stopped") resolve();
+      };
+    });
+    this.state.setWorkerCommand(slot.id, 1);
+    // A worker polls at most 100 ms at a time; allow several rounds.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
+    this.#reap(slot);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A data-plane worker (runs in a Deno Worker). It instantiates the shared
+ * module on the shared memory, opens its PacketIo, reports its socket fds to
+ * the supervisor (which closes them should this worker die, so a dead
+ * socket never stays in the fanout group), then runs the pump until told to
+ * stop.
+ */
+import { instantiate } from "../src/dataplane/module.ts";
+import { AfPacketIo } from "./af_packet.ts";
+import { pump } from "./pump.ts";
+
+/** The message that starts a worker. */
+export interface WorkerInit {
+  worker: number;
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  interfaces: { name: string; ifindex: number }[];
+  fanoutGroup: number;
+  ioBase: number;
+  rxHdrs: number;
+  txHdrs: number;
+  batch: number;
+  commandOffset: number;
+}
+
+/** Messages a worker posts. */
+export type WorkerReport =
+  | { type: "fds"; fds: number[] }
+  | { type: "ready" }
+  | { type: "stopped"; frames: number }
+  | { type: "error"; message: string };
+
+/** Entry point inside the Worker. */
+export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): void {
+  const dp = instantiate(init.memory, init.module);
+  dp.io_init(init.worker);
+  const io = new AfPacketIo({
+    memory: init.memory,
+    region: { rxHdrs: init.ioBase + init.rxHdrs, txHdrs: init.ioBase + init.txHdrs, batch: init.batch },
+    interfaces: init.interfaces,
+    fanoutGroup: init.fanoutGroup,
+  });
+  post({ type: "fds", fds: io.fds });
+  post({ type: "ready" });
+  try {
+    const frames = pump(io, dp, {
+      worker: init.worker,
+      batch: init.batch,
+      commands: new Int32Array(init.memory.buffer),
+      commandIndex: init.commandOffset >> 2,
+    });
+    post({ type: "stopped", frames });
+  } finally {
+    io.close();
+  }
+}
