@@ -28,6 +28,7 @@ export const DEBIAN_PACKAGES = [
   { pkg: "haproxy", cmd: "haproxy" },
   { pkg: "iproute2", cmd: "ip" },
   { pkg: "curl", cmd: "curl" },
+  { pkg: "python3", cmd: "python3" },
 ] as const;
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -187,7 +188,10 @@ function walk(dir: string, re: RegExp, out: string[]) {
   }
 }
 
-/** Every module a process inside a lab namespace may import. */
+/**
+ * Every module a process inside a lab namespace may import: the program, the
+ * lab's real server and client, the benchmark, every test and every worker.
+ */
 export function modulesToCache(): string[] {
   const files = [
     "src/main.ts",
@@ -195,9 +199,10 @@ export function modulesToCache(): string[] {
     "src/lab/http_client.ts",
     "bench/main.ts",
   ].filter((f) => exists(`${ROOT}${f}`));
-  for (const dir of ["tests", "src", "workers"]) {
-    walk(dir, /_test\.ts$/, files);
-  }
+  for (const dir of ["tests", "src"]) walk(dir, /_test\.ts$/, files);
+  // Worker entry points are loaded with `new Worker(url)` at run time, which
+  // `deno cache src/main.ts` cannot see: cache every module under workers/.
+  walk("workers", /\.ts$/, files);
   return files;
 }
 
