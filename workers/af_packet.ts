@@ -25,6 +25,18 @@
  * with sll_family AF_PACKET, sll_protocol the ethertype, sll_ifindex), so
  * any of the sockets can send on any interface; we always use the first.
  *
+ * Seen on veth (Linux 6.18, af_packet_test.ts): frames from a namespace's
+ * TCP stack arrive as GSO super-frames of up to 64 KiB (gso_type TCPV4,
+ * gso_size = MSS, hdr_len = L2..L4 header length) and every TCP frame,
+ * GSO or not, has NEEDS_CSUM with csum_start/csum_offset set and the
+ * checksum field holding only the pseudo-header sum (length included);
+ * tp_status then has TP_STATUS_CSUMNOTREADY (8), plus 0x100 for GSO TCP.
+ * So a rewritten frame must keep its vnet header when sent on (the kernel
+ * or NIC finishes the checksum and segments), or the WASM must finish the
+ * checksum itself. Such frames, sent with their vnet header, cross a veth
+ * unchanged (still one GSO frame, still NEEDS_CSUM). Frames sent with an
+ * all-zero vnet header arrive with an all-zero one.
+ *
  * @module
  */
 
@@ -44,11 +56,11 @@ import {
   errno,
   LibcError,
   MSG_DONTWAIT,
+  pointerAt,
   poll,
   POLLIN,
   POLLNVAL,
   POLLOUT,
-  pointerAt,
   recvmmsg,
   sendmmsg,
   setsockoptInt,
@@ -169,6 +181,11 @@ export class AfPacketIo implements PacketIo {
     }
     const bytes = new Uint8Array(memory.buffer);
     const { rxHdrs, txHdrs, batch } = region;
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new RangeError(
+        `Cannot open AF_PACKET sockets: batch ${batch} is not a positive integer`,
+      );
+    }
     for (const [what, at] of [["rx", rxHdrs], ["tx", txHdrs]] as const) {
       if (
         !Number.isInteger(at) || at < 0 || at % 8 !== 0 ||
@@ -178,11 +195,6 @@ export class AfPacketIo implements PacketIo {
           `Cannot open AF_PACKET sockets: the ${what} mmsghdr array at ${at} (${batch} entries) is not 8-byte aligned inside the ${bytes.byteLength}-byte memory`,
         );
       }
-    }
-    if (!Number.isInteger(batch) || batch < 1) {
-      throw new RangeError(
-        `Cannot open AF_PACKET sockets: batch ${batch} is not a positive integer`,
-      );
     }
     this.#batch = batch;
     this.#names = interfaces.map((i) => i.name);
@@ -370,7 +382,12 @@ export class AfPacketIo implements PacketIo {
           );
         }
       }
-      const r = recvmmsg(fds[i], this.#rx[first + got], max - got, MSG_DONTWAIT);
+      const r = recvmmsg(
+        fds[i],
+        this.#rx[first + got],
+        max - got,
+        MSG_DONTWAIT,
+      );
       if (r > 0) got += r;
       else if (r < 0) this.#receiveError(i);
     }
@@ -415,10 +432,14 @@ function openSocket(iface: AfPacketInterface): number {
     set(SOL_PACKET, PACKET_AUXDATA, "PACKET_AUXDATA");
     set(SOL_PACKET, PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING");
     // The FORCE variants ignore net.core.[rw]mem_max but need CAP_NET_ADMIN.
-    if (setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER_BYTES) < 0) {
+    if (
+      setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER_BYTES) < 0
+    ) {
       set(SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", SOCKET_BUFFER_BYTES);
     }
-    if (setsockoptInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCKET_BUFFER_BYTES) < 0) {
+    if (
+      setsockoptInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCKET_BUFFER_BYTES) < 0
+    ) {
       set(SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", SOCKET_BUFFER_BYTES);
     }
     const addr = new Uint8Array(SOCKADDR_LL_SIZE);

@@ -42,15 +42,15 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
   });
   post({ type: "fds", fds: io.fds });
   post({ type: "ready" });
-  try {
-    const frames = pump(io, dp, {
-      worker: init.worker,
-      batch: init.batch,
-      commands: new Int32Array(init.memory.buffer),
-      commandIndex: init.commandOffset >> 2,
-    });
-    post({ type: "stopped", frames });
-  } finally {
-    io.close();
-  }
+  // On a clean stop the worker closes its sockets; if it throws, it leaves
+  // them to the supervisor, which closes exactly the fds reported above
+  // (closing them here too could close a number the process reused since).
+  const frames = pump(io, dp, {
+    worker: init.worker,
+    batch: init.batch,
+    commands: new Int32Array(init.memory.buffer),
+    commandIndex: init.commandOffset >> 2,
+  });
+  io.close();
+  post({ type: "stopped", frames });
 }

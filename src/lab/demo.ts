@@ -27,6 +27,8 @@ import type { HttpClientResult } from "./http_client.ts";
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const DEADLINE_MS = 55000;
 const READY_TIMEOUT_MS = 20000;
+/** The status file lists every connection; show its head only. */
+const STATUS_LINES = 45;
 
 /** Weights per real server (rs1..rs3) of the first service matching proto/port. */
 function configWeights(
@@ -223,7 +225,11 @@ async function main(): Promise<number> {
     const loadDone = Date.now();
     console.log(`\nlvsd status file ${statusFile}:`);
     const status = await statusFileAfter(statusFile, loadDone);
-    console.log(status.replace(/^/gm, "  ").trimEnd());
+    const lines = status.trimEnd().split("\n");
+    for (const l of lines.slice(0, STATUS_LINES)) console.log(`  ${l}`);
+    if (lines.length > STATUS_LINES) {
+      console.log(`  … ${lines.length - STATUS_LINES} more lines in the file`);
+    }
 
     const st = await lvsd.stop(5000);
     console.log(
