@@ -25,12 +25,17 @@ Exit codes: 0 ok, 1 runtime error, 2 bad config or usage.`;
 
 function isDataplaneWorker(): boolean {
   const g = globalThis as { name?: unknown; WorkerGlobalScope?: unknown };
-  return typeof g.WorkerGlobalScope !== "undefined" && typeof g.name === "string" && g.name.startsWith("lvsd-dataplane-");
+  return typeof g.WorkerGlobalScope !== "undefined" && typeof g.name === "string" &&
+    g.name.startsWith("lvsd-dataplane-");
 }
 
 async function workerMain(): Promise<void> {
   const { runWorker } = await import("../workers/dataplane_worker.ts");
-  const self = globalThis as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void; close(): void };
+  const self = globalThis as unknown as {
+    onmessage: ((e: MessageEvent) => void) | null;
+    postMessage(m: unknown): void;
+    close(): void;
+  };
   self.onmessage = (e: MessageEvent) => {
     self.onmessage = null;
     runWorker(e.data, (m) => self.postMessage(m));
@@ -72,7 +77,12 @@ async function main(): Promise<number> {
     config = await loadConfig(path);
     if (args.workers !== undefined) {
       const n = Number(args.workers);
-      if (!Number.isInteger(n) || n < 1 || n > 16) throw new ConfigError("--workers", [{ path: "", message: `"${args.workers}" is not a number of workers (1..16)` }]);
+      if (!Number.isInteger(n) || n < 1 || n > 16) {
+        throw new ConfigError("--workers", [{
+          path: "",
+          message: `"${args.workers}" is not a number of workers (1..16)`,
+        }]);
+      }
       config = { ...config, workers: n };
     }
   } catch (e) {
@@ -82,7 +92,11 @@ async function main(): Promise<number> {
   if (args["check-config"] !== undefined) {
     const { SharedState } = await import("./dataplane/shared_state.ts");
     new SharedState({ connCapacity: config.connTableSize, workers: 1 }); // the data plane loads
-    console.log(`lvsd: config "${path}" is valid: ${config.services.length} services, ${config.services.reduce((n, s) => n + s.dests.length, 0)} dests`);
+    console.log(
+      `lvsd: config "${path}" is valid: ${config.services.length} services, ${
+        config.services.reduce((n, s) => n + s.dests.length, 0)
+      } dests`,
+    );
     return 0;
   }
   const problems = await checkHost(config);
@@ -93,13 +107,20 @@ async function main(): Promise<number> {
   const { Supervisor } = await import("./supervisor/mod.ts");
   let sup;
   try {
-    sup = await Supervisor.start(config, { workerUrl: new URL(import.meta.url), statusFile: args["status-file"] ?? config.statusFile });
+    sup = await Supervisor.start(config, {
+      workerUrl: new URL(import.meta.url),
+      statusFile: args["status-file"] ?? config.statusFile,
+    });
   } catch (e) {
     console.error(`lvsd: ${(e as Error).message}`);
     return 1;
   }
   const s = sup;
-  console.log(`lvsd: ready: ${config.services.length} services on ${config.interfaces.map((i) => i.name).join(", ")}, ${s.state.workers} workers`);
+  console.log(
+    `lvsd: ready: ${config.services.length} services on ${
+      config.interfaces.map((i) => i.name).join(", ")
+    }, ${s.state.workers} workers`,
+  );
   Deno.addSignalListener("SIGUSR1", () => console.log(s.listing()));
   // Fault injection for the worker-restart test (documented in README).
   Deno.addSignalListener("SIGUSR2", () => s.crashWorker(0));

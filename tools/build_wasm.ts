@@ -34,13 +34,25 @@ await Deno.mkdir(out, { recursive: true });
 const wasmPath = new URL("lvsd.wasm", out).pathname;
 const { error, stderr } = await main([
   new URL("index.ts", src).pathname,
-  "-o", wasmPath,
-  "-t", new URL("lvsd.wat", out).pathname,
-  "--runtime", "stub",
-  "--importMemory", "--sharedMemory",
-  "--initialMemory", "64", "--maximumMemory", "65536",
-  "--enable", "threads",
-  "--optimizeLevel", "3", "--shrinkLevel", "0", "--noAssert",
+  "-o",
+  wasmPath,
+  "-t",
+  new URL("lvsd.wat", out).pathname,
+  "--runtime",
+  "stub",
+  "--importMemory",
+  "--sharedMemory",
+  "--initialMemory",
+  "64",
+  "--maximumMemory",
+  "65536",
+  "--enable",
+  "threads",
+  "--optimizeLevel",
+  "3",
+  "--shrinkLevel",
+  "0",
+  "--noAssert",
 ]);
 if (error) {
   console.error(stderr.toString());

@@ -127,15 +127,11 @@ async function stopNewDaemons(before: Map<number, string>) {
 }
 
 async function ensurePackages() {
-  const missing = DEBIAN_PACKAGES.filter((p) => !onPath(p.cmd)).map((p) =>
-    p.pkg
-  );
+  const missing = DEBIAN_PACKAGES.filter((p) => !onPath(p.cmd)).map((p) => p.pkg);
   if (missing.length === 0) return;
   if (!onPath("apt-get")) {
     throw new Error(
-      `missing ${
-        missing.join(", ")
-      } and apt-get is not available: install them by hand`,
+      `missing ${missing.join(", ")} and apt-get is not available: install them by hand`,
     );
   }
   console.log(`lvsd setup: installing Debian packages: ${missing.join(" ")}`);
@@ -230,9 +226,7 @@ async function main(): Promise<number> {
       DENO_NO_UPDATE_CHECK: "1",
     });
     info(
-      `ready (${modules.length} modules cached, ${
-        ((performance.now() - t0) / 1000).toFixed(1)
-      } s)`,
+      `ready (${modules.length} modules cached, ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
     return 0;
   } catch (e) {

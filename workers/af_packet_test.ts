@@ -10,13 +10,7 @@
  * builds them in the shared memory.
  */
 import assert from "node:assert/strict";
-import {
-  AfPacketIo,
-  MAX_POLL_MS,
-  MMSGHDR_SIZE,
-  SOCKADDR_LL_SIZE,
-  VNET_HDR_SIZE,
-} from "./af_packet.ts";
+import { AfPacketIo, MAX_POLL_MS, MMSGHDR_SIZE, SOCKADDR_LL_SIZE, VNET_HDR_SIZE } from "./af_packet.ts";
 import type { IoRegion } from "./packet_io.ts";
 import { addressOf, LibcError, MSG_TRUNC } from "../src/sys/libc.ts";
 import { interfaceIndex, interfaceMac } from "../src/sys/netdev.ts";
@@ -321,9 +315,7 @@ function modeFrames(a: string, b: string): unknown {
   const macA = interfaceMac(a);
   const macB = interfaceMac(b);
   const memory = sharedMemory(2);
-  const regions = [0, 1].map((w) =>
-    new TestRegion(memory, w * Math.ceil(TestRegion.bytes() / 8) * 8)
-  );
+  const regions = [0, 1].map((w) => new TestRegion(memory, w * Math.ceil(TestRegion.bytes() / 8) * 8));
   const interfaces = [{ name: a, ifindex: ia }, { name: b, ifindex: ib }];
   const group = 1000 + (Deno.pid % 50000);
   const ios = regions.map((region) =>
@@ -440,9 +432,7 @@ function modeFrames(a: string, b: string): unknown {
   );
   assert.equal(ios[0].send(2), 2);
   const isExtra = (r: Received) => {
-    const port = r.frame.length >= 42
-      ? new DataView(r.frame.buffer).getUint16(34)
-      : 0;
+    const port = r.frame.length >= 42 ? new DataView(r.frame.buffer).getUint16(34) : 0;
     return port === 20001 || port === 20002;
   };
   const extra = collect(
@@ -451,17 +441,13 @@ function modeFrames(a: string, b: string): unknown {
     1000,
     isExtra,
   ).flat();
-  const p = extra.find((r) =>
-    new DataView(r.frame.buffer).getUint16(34) === 20001
-  );
+  const p = extra.find((r) => new DataView(r.frame.buffer).getUint16(34) === 20001);
   assert.ok(p, "checksum-partial frame not received");
   assert.equal(hex(p.frame), hex(partial));
   assert.equal(p.vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM, 1);
   assert.equal(p.vnet.csumStart, 34);
   assert.equal(p.vnet.csumOffset, 6);
-  const segs = extra.filter((r) =>
-    new DataView(r.frame.buffer).getUint16(34) === 20002
-  );
+  const segs = extra.filter((r) => new DataView(r.frame.buffer).getUint16(34) === 20002);
   const gsoPayload = segs.reduce(
     (s, r) => s + new DataView(r.frame.buffer).getUint16(16) - 40,
     0,

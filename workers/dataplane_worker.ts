@@ -8,6 +8,7 @@
 import { instantiate } from "../src/dataplane/module.ts";
 import { AfPacketIo } from "./af_packet.ts";
 import { pump } from "./pump.ts";
+import { CoarseClock } from "../src/sys/clock.ts";
 
 /** The message that starts a worker. */
 export interface WorkerInit {
@@ -17,6 +18,8 @@ export interface WorkerInit {
   interfaces: { name: string; ifindex: number }[];
   fanoutGroup: number;
   ioBase: number;
+  /** Offset of the timespec in the I/O region (IO_CLOCK). */
+  ioClock: number;
   rxHdrs: number;
   txHdrs: number;
   batch: number;
@@ -50,6 +53,7 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
     batch: init.batch,
     commands: new Int32Array(init.memory.buffer),
     commandIndex: init.commandOffset >> 2,
+    clock: new CoarseClock(init.memory, init.ioBase + init.ioClock),
   });
   io.close();
   post({ type: "stopped", frames });

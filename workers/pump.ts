@@ -2,7 +2,8 @@
  * The data-plane loop of one worker: receive a batch, let the WASM handle
  * it, send what it built. Shared by the real worker and the hot-path tests,
  * so what is measured is what runs. Nothing in the loop allocates: the
- * PacketIo moves descriptors only, `process` works in shared memory, and
+ * PacketIo moves descriptors only, `process` works in shared memory, the
+ * clock is stored there by an FFI call that returns a small integer, and
  * the command word is read with Atomics on a view made once.
  */
 import type { PacketIo } from "./packet_io.ts";
@@ -28,12 +29,18 @@ export interface PumpOptions {
   maxIterations?: number;
   /** Poll timeout; ≤ 100 ms so a worker sees stop and table changes promptly. */
   pollMs?: number;
+  /**
+   * Stores the time where `process(worker, n, -1)` reads it (the worker's
+   * IO_CLOCK). Without one the loop passes Date.now(), which allocates.
+   */
+  clock?: { read(): void };
 }
 
 /** Runs until the command word says stop; throws on CMD_CRASH (fault injection). */
 export function pump(io: PacketIo, dp: PumpTarget, o: PumpOptions): number {
   const pollMs = o.pollMs ?? 100;
   const limit = o.maxIterations ?? Infinity;
+  const clock = o.clock;
   let frames = 0;
   for (let it = 0; it < limit; it++) {
     const cmd = Atomics.load(o.commands, o.commandIndex);
@@ -42,7 +49,13 @@ export function pump(io: PacketIo, dp: PumpTarget, o: PumpOptions): number {
     const n = io.receive(0, o.batch, pollMs);
     if (n === 0) continue;
     frames += n;
-    const tx = dp.process(o.worker, n, Date.now());
+    let tx: number;
+    if (clock) {
+      clock.read();
+      tx = dp.process(o.worker, n, -1);
+    } else {
+      tx = dp.process(o.worker, n, Date.now());
+    }
     if (tx > 0) io.send(tx);
   }
   return frames;

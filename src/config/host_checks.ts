@@ -58,9 +58,7 @@ export const systemReaders: HostReaders = {
     const dec = new TextDecoder();
     if (!out.success) {
       throw new Error(
-        `${program} ${args.join(" ")}: ${
-          dec.decode(out.stderr).trim() || `exit ${out.code}`
-        }`,
+        `${program} ${args.join(" ")}: ${dec.decode(out.stderr).trim() || `exit ${out.code}`}`,
       );
     }
     return dec.decode(out.stdout);
@@ -162,9 +160,7 @@ async function checkInterfaces(
 ): Promise<string[]> {
   const missing = await Promise.all(
     config.interfaces.map(async ({ name }) =>
-      (await readers.exists(`/sys/class/net/${name}`))
-        ? null
-        : `interface "${name}" does not exist`
+      (await readers.exists(`/sys/class/net/${name}`)) ? null : `interface "${name}" does not exist`
     ),
   );
   return missing.filter((m): m is string => m !== null);

@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  checkHost,
-  findExecutable,
-  hasCapability,
-  type HostReaders,
-  parseConfig,
-  systemReaders,
-} from "./mod.ts";
+import { checkHost, findExecutable, hasCapability, type HostReaders, parseConfig, systemReaders } from "./mod.ts";
 
 const CONFIG = parseConfig(
   `
@@ -41,15 +34,12 @@ const IP_ADDR = JSON.stringify([
 function fakeHost(over: Partial<HostReaders> = {}): HostReaders {
   return {
     readTextFile: (path) =>
-      path === "/proc/self/status"
-        ? Promise.resolve(ROOT_STATUS)
-        : Promise.reject(new Deno.errors.NotFound(path)),
+      path === "/proc/self/status" ? Promise.resolve(ROOT_STATUS) : Promise.reject(new Deno.errors.NotFound(path)),
     exists: (path) =>
       Promise.resolve(
         ["/sys/class/net/ext0", "/sys/class/net/int0"].includes(path),
       ),
-    isExecutable: (path) =>
-      Promise.resolve(["/usr/sbin/nft", "/usr/bin/ip"].includes(path)),
+    isExecutable: (path) => Promise.resolve(["/usr/sbin/nft", "/usr/bin/ip"].includes(path)),
     run: (program, args) =>
       program.endsWith("/ip") && args.join(" ") === "-j addr"
         ? Promise.resolve(IP_ADDR)
@@ -81,9 +71,7 @@ Deno.test("without CAP_NET_RAW (not root)", async () => {
     problems.join("\n"),
   );
   assert.ok(
-    problems.some((p) =>
-      p.includes("kernel_guard: nftables needs CAP_NET_ADMIN")
-    ),
+    problems.some((p) => p.includes("kernel_guard: nftables needs CAP_NET_ADMIN")),
   );
 });
 

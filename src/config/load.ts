@@ -30,14 +30,10 @@ export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
   constructor(source: string, issues: readonly ConfigIssue[]) {
-    const lines = issues.map((i) =>
-      i.path ? `${i.path}: ${i.message}` : i.message
-    );
+    const lines = issues.map((i) => i.path ? `${i.path}: ${i.message}` : i.message);
     const head = `Cannot load config ${JSON.stringify(source)}`;
     super(
-      lines.length === 1
-        ? `${head}: ${lines[0]}`
-        : `${head}: ${lines.length} errors\n  ${lines.join("\n  ")}`,
+      lines.length === 1 ? `${head}: ${lines[0]}` : `${head}: ${lines.length} errors\n  ${lines.join("\n  ")}`,
     );
     this.name = "ConfigError";
     this.source = source;
@@ -119,8 +115,7 @@ function validate(
   if (value === null || value === undefined) {
     throw new ConfigError(source, [{
       path: "",
-      message:
-        'the file is empty (expected a mapping with at least "interfaces")',
+      message: 'the file is empty (expected a mapping with at least "interfaces")',
     }]);
   }
   const result = configSchema.safeParse(value, { error: genericMessage });
@@ -150,9 +145,7 @@ function validate(
     } as ConfigIssue,
     order,
   }));
-  issues.sort((a, b) =>
-    (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.order - b.order
-  );
+  issues.sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || a.order - b.order);
   throw new ConfigError(source, issues.map((i) => i.issue));
 }
 
@@ -170,9 +163,7 @@ function genericMessage(iss: z.core.$ZodRawIssue): string | undefined {
     object: "a mapping",
     array: "a list",
   };
-  return `expected ${expected[iss.expected] ?? iss.expected}, got ${
-    describe(iss.input)
-  }`;
+  return `expected ${expected[iss.expected] ?? iss.expected}, got ${describe(iss.input)}`;
 }
 
 function unknownKey(key: string, known: string[]): string {
@@ -236,12 +227,9 @@ function findDuplicates(
 ): Array<{ path: PropertyKey[]; message: string }> {
   const out: Array<{ path: PropertyKey[]; message: string }> = [];
   const rec = (v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? v as Record<string, unknown>
-      : {};
+    v !== null && typeof v === "object" && !Array.isArray(v) ? v as Record<string, unknown> : {};
   const list = (v: unknown) => (Array.isArray(v) ? v : []);
-  const prim = (...vs: unknown[]) =>
-    vs.every((v) => typeof v === "string" || typeof v === "number");
+  const prim = (...vs: unknown[]) => vs.every((v) => typeof v === "string" || typeof v === "number");
   const root = rec(value);
 
   const once = (seen: Map<string, number>, key: string, i: number) => {

@@ -413,8 +413,7 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
   ],
   [
     "persistence",
-    (c) =>
-      c.services[0].persistence = { timeout: 360, netmask: "255.255.255.0" },
+    (c) => c.services[0].persistence = { timeout: 360, netmask: "255.255.255.0" },
     "services[0].persistence: persistence is not supported yet",
   ],
   [

@@ -42,10 +42,4 @@ export {
   loadConfig,
   parseConfig,
 } from "./load.ts";
-export {
-  checkHost,
-  findExecutable,
-  hasCapability,
-  type HostReaders,
-  systemReaders,
-} from "./host_checks.ts";
+export { checkHost, findExecutable, hasCapability, type HostReaders, systemReaders } from "./host_checks.ts";

@@ -150,8 +150,7 @@ const MAX_TIMEOUT = 2147483;
 const INT_MAX = 2147483647;
 
 function intRange(min: number, max: number) {
-  const error = (iss: { input?: unknown }) =>
-    `${iss.input} is out of range (${min}..${max})`;
+  const error = (iss: { input?: unknown }) => `${iss.input} is out of range (${min}..${max})`;
   return z.int().min(min, { error }).max(max, { error });
 }
 
@@ -171,9 +170,7 @@ function choice<T extends string>(
     if ((supported as readonly string[]).includes(v)) return;
     const message = planned.includes(v)
       ? `${what} "${v}" is not supported yet (${plannedReason})`
-      : `unknown ${what} "${v}" (valid: ${supported.join(", ")}${
-        hints[v] ? `; did you mean "${hints[v]}"?` : ""
-      })`;
+      : `unknown ${what} "${v}" (valid: ${supported.join(", ")}${hints[v] ? `; did you mean "${hints[v]}"?` : ""})`;
     ctx.issues.push({ code: "custom", message, input: v });
   }).transform((v) => v as T);
 }
@@ -256,8 +253,7 @@ function reject<T>(
 
 // ------------------------------------------------------------------- schemas
 
-const portRange = (iss: { input?: unknown }) =>
-  `${iss.input} is out of range (1..65535)`;
+const portRange = (iss: { input?: unknown }) => `${iss.input} is out of range (1..65535)`;
 
 const timeoutsShape = {
   tcp: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcp),
@@ -272,8 +268,7 @@ const persistenceShape = {
   netmask: netmask.default("255.255.255.255"),
 };
 
-const THRESHOLDS_NOT_YET =
-  "connection thresholds are not supported yet (only 0 is accepted)";
+const THRESHOLDS_NOT_YET = "connection thresholds are not supported yet (only 0 is accepted)";
 
 const destShape = {
   address: ipv4,
@@ -321,10 +316,7 @@ const serviceShape = {
     ),
   sched_flags: z.array(
     z.enum(SCHED_FLAGS, {
-      error: (iss) =>
-        `${JSON.stringify(iss.input)} is not a scheduler flag (valid: ${
-          SCHED_FLAGS.join(", ")
-        })`,
+      error: (iss) => `${JSON.stringify(iss.input)} is not a scheduler flag (valid: ${SCHED_FLAGS.join(", ")})`,
     }),
   ).default([])
     .check(reject((v) => v.length > 0, "sched_flags are not supported yet")),

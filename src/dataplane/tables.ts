@@ -77,7 +77,7 @@ function hashKey(proto: number, a1: number, p1: number, a2: number, p2: number):
 /** Publishes table generations into a SharedState. */
 export class TablePublisher {
   #state: SharedState;
-  #published = new Map<number, { sched: string; dests: string }>();
+  #published = new Map<number, { sched: string; dests: string; ids: number[] }>();
 
   constructor(state: SharedState) {
     this.#state = state;
@@ -88,7 +88,9 @@ export class TablePublisher {
     const s = this.#state;
     const l = s.layout;
     const v = s.view;
-    if (services.length > l.MAX_SERVICES) throw new Error(`Cannot publish ${services.length} services: at most ${l.MAX_SERVICES}`);
+    if (services.length > l.MAX_SERVICES) {
+      throw new Error(`Cannot publish ${services.length} services: at most ${l.MAX_SERVICES}`);
+    }
     const gen = Atomics.load(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2);
     const copy = (gen + 1) & 1;
     await this.#waitForReaders(copy);
@@ -151,24 +153,40 @@ export class TablePublisher {
   }
 
   /**
-   * ip_vs_wrr_dest_changed() / a fresh rr cursor: when a service's dest list
-   * or weights change, its cursor goes back to the list head (and wrr's cw
-   * is re-fitted), as the kernel does under its sched lock.
+   * Keeps each service's scheduler cursor meaningful across a change of its
+   * dests, as the kernel does under its sched lock:
+   * - wrr (ip_vs_wrr_dest_changed): back to the list head, cw re-fitted;
+   * - rr (the cursor is a pointer to a dest): stays on the same dest at its
+   *   new position; if that dest was removed, ip_vs_rr_del_dest moves it to
+   *   the entry before it (the nearest earlier dest still listed, or the head).
+   * Positions are in IPVS list order (newest first).
    */
   #resetSchedulerIfChanged(svc: TableService, marks: { mw: number; di: number }): void {
     const key = svc.dests.map((d) => `${d.id}:${d.weight}:${d.mac ? 1 : 0}`).join(",");
+    const ids = [...svc.dests].reverse().map((d) => d.id);
     const prev = this.#published.get(svc.id);
+    this.#published.set(svc.id, { sched: svc.scheduler, dests: key, ids });
     if (prev && prev.dests === key && prev.sched === svc.scheduler) return;
     const s = this.#state;
     const l = s.layout;
     const at = l.SCHED + svc.id * l.SCHED_SIZE;
-    let cw = 0;
-    if (prev && prev.sched === "wrr" && svc.scheduler === "wrr") {
-      const old = Number(s.view.getBigUint64(at, true) >> 32n) | 0;
-      cw = old > marks.mw || old === 0 ? marks.mw : marks.di > 1 ? Math.floor(old / marks.di) * marks.di + 1 : old;
+    const cells = new BigUint64Array(s.memory.buffer);
+    const old = Atomics.load(cells, at >> 3);
+    let next = 0n;
+    if (prev && prev.sched === svc.scheduler && svc.scheduler === "wrr") {
+      const cw = Number(old >> 32n) | 0;
+      const fitted = cw > marks.mw || cw === 0
+        ? marks.mw
+        : marks.di > 1
+        ? Math.floor(cw / marks.di) * marks.di + 1
+        : cw;
+      next = BigInt(fitted >>> 0) << 32n;
+    } else if (prev && prev.sched === svc.scheduler && svc.scheduler === "rr") {
+      let moved = -1; // the head
+      for (let pos = Number(old & 0xffffffffn) - 1; pos >= 0 && moved < 0; pos--) moved = ids.indexOf(prev.ids[pos]);
+      next = BigInt(moved + 1);
     }
-    Atomics.store(new BigUint64Array(s.memory.buffer), at >> 3, BigInt(cw >>> 0) << 32n);
-    this.#published.set(svc.id, { sched: svc.scheduler, dests: key });
+    Atomics.store(cells, at >> 3, next);
   }
 
   /** Waits (bounded) until no worker is inside a batch reading copy `copy`. */

@@ -91,17 +91,13 @@ async function up(args: string[]): Promise<number> {
     `lvsd lab up: ${p} (${secs} s, offloads ${values.offloads})`,
     `  client    ${lab.ns.client}  eth0 ${lab.addr.client}/24, default via ${lab.addr.directorExt}`,
     `  director  ${lab.ns.director}  ext0 ${lab.addr.directorExt}/24  int0 ${lab.addr.directorInt}/24  (ip_forward=0)`,
-    `  lan       ${lab.ns.lan}  bridge br0, ports dir ${
-      lab.serverNames.join(" ")
-    }`,
+    `  lan       ${lab.ns.lan}  bridge br0, ports dir ${lab.serverNames.join(" ")}`,
     ...lab.serverNames.map((rs, i) => {
       const proc = procs.find((x) => x.ns === lab.ns.servers[i]);
       return `  ${rs.padEnd(8)}  ${lab.ns.servers[i]}  eth0 ${
         lab.addr.servers[i]
       }/24, default via ${lab.addr.directorInt}` +
-        (proc
-          ? `  http :80 udp :7 pid ${proc.pid} (log ${LAB_STATE_DIR}/${proc.ns}.log)`
-          : "");
+        (proc ? `  http :80 udp :7 pid ${proc.pid} (log ${LAB_STATE_DIR}/${proc.ns}.log)` : "");
     }),
     `  VIP       ${lab.addr.vip} (assigned nowhere: lvsd answers ARP for it)`,
     `  try:      ip netns exec ${lab.ns.director} ${lab.deno} run -A src/main.ts --config config/demo.yaml`,
@@ -125,8 +121,7 @@ function down(args: string[]): number {
     console.error(USAGE);
     return 2;
   }
-  const targets: { prefix: string; namespaces: string[]; state?: LabState }[] =
-    [];
+  const targets: { prefix: string; namespaces: string[]; state?: LabState }[] = [];
   if (positionals.length === 1) {
     const prefix = positionals[0];
     if (!LAB_PREFIX_RE.test(prefix)) {
@@ -143,9 +138,7 @@ function down(args: string[]): number {
     }
     if (state && ownerAlive(state)) {
       console.log(
-        `lvsd lab: note: ${prefix} belongs to running process ${
-          state.owner!.pid
-        }; removing it anyway`,
+        `lvsd lab: note: ${prefix} belongs to running process ${state.owner!.pid}; removing it anyway`,
       );
     }
     targets.push({
@@ -209,9 +202,7 @@ function status(): number {
     console.log(`${s.prefix}  created ${s.created}  ${owner}`);
     const missing = s.namespaces.filter((n) => !present.has(n));
     console.log(
-      `  namespaces: ${
-        s.namespaces.length - missing.length
-      }/${s.namespaces.length} present` +
+      `  namespaces: ${s.namespaces.length - missing.length}/${s.namespaces.length} present` +
         (missing.length ? ` (missing: ${missing.join(" ")})` : ""),
     );
     for (const p of s.processes) {

@@ -15,13 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import {
-  Lab,
-  labInterrupted,
-  type LabProcess,
-  REAL_SERVER_ADDRS,
-  VIP,
-} from "./lab.ts";
+import { Lab, labInterrupted, type LabProcess, REAL_SERVER_ADDRS, VIP } from "./lab.ts";
 import type { HttpClientResult } from "./http_client.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
@@ -63,27 +57,23 @@ function table(
 ): boolean {
   const want = expected(weights, count);
   const got = names.map((n) => result.byBody[n] ?? 0);
-  const other = Object.entries(result.byBody).filter(([k]) =>
-    !names.includes(k)
-  );
+  const other = Object.entries(result.byBody).filter(([k]) => !names.includes(k));
   const ok = result.failed === 0 && other.length === 0 &&
     want.every((w, i) => w === got[i]);
   console.log(`\n${title}`);
   console.log("  server  weight  expected  actual");
   names.forEach((n, i) => {
     console.log(
-      `  ${n.padEnd(6)}  ${String(weights[i]).padStart(6)}  ${
-        String(want[i]).padStart(8)
-      }  ${String(got[i]).padStart(6)}  ${"#".repeat(got[i])}`,
+      `  ${n.padEnd(6)}  ${String(weights[i]).padStart(6)}  ${String(want[i]).padStart(8)}  ${
+        String(got[i]).padStart(6)
+      }  ${"#".repeat(got[i])}`,
     );
   });
   for (const [k, v] of other) console.log(`  other: ${k} × ${v}`);
   const ratio = got.join(":");
   console.log(
     `  ${result.ok} ok, ${result.failed} failed in ${result.ms} ms; ` +
-      `ratio ${ratio} (expected ${want.join(":")}): ${
-        ok ? "as expected" : "MISMATCH"
-      }`,
+      `ratio ${ratio} (expected ${want.join(":")}): ${ok ? "as expected" : "MISMATCH"}`,
   );
   for (const [e, n] of Object.entries(result.errors)) {
     console.log(`  error × ${n}: ${e}`);

@@ -342,9 +342,7 @@ export async function runHttpClient(
     const ms = opts.requestTimeoutMs ?? 5000;
     await pool(count, concurrency, deadline, tally, (_i) => {
       const left = Math.max(1, Math.min(ms, deadline - performance.now()));
-      return opts.close
-        ? closeOnce(u, left, tally)
-        : fetchOnce(url, left, tally);
+      return opts.close ? closeOnce(u, left, tally) : fetchOnce(url, left, tally);
     });
   }
   const result: HttpClientResult = {

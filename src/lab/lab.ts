@@ -181,9 +181,7 @@ export function listNamespaces(): string[] {
 function namespacePids(ns: string): number[] {
   const { code, stdout } = ipSync(["netns", "pids", ns]);
   if (code !== 0) return [];
-  return stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) =>
-    p !== Deno.pid
-  );
+  return stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p !== Deno.pid);
 }
 
 /**
@@ -201,9 +199,7 @@ export function removeLabSync(
   const victims = processes.filter((p) => procStartTime(p.pid) === p.starttime)
     .map((p) => p.pid);
   const existing = new Set(listNamespaces());
-  const ours = namespaces.filter((n) =>
-    existing.has(n) && n.startsWith(`${prefix}-`)
-  );
+  const ours = namespaces.filter((n) => existing.has(n) && n.startsWith(`${prefix}-`));
   for (const ns of ours) victims.push(...namespacePids(ns));
   const pids = [...new Set(victims)];
   for (const pid of pids) tryKill(pid, "SIGTERM");
@@ -219,9 +215,7 @@ export function removeLabSync(
   for (
     const f of [
       `${prefix}.json`,
-      ...namespaces.filter((n) => n.startsWith(`${prefix}-`)).map((n) =>
-        `${n}.log`
-      ),
+      ...namespaces.filter((n) => n.startsWith(`${prefix}-`)).map((n) => `${n}.log`),
     ]
   ) {
     try {
@@ -410,9 +404,7 @@ export class LabProcess {
     const tail = (s: string) => s.trim().split("\n").slice(-15).join("\n");
     return new Error(
       `Process ${this.pid} (${this.argv.join(" ")}) in ${this.ns} ${what}\n` +
-        `--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${
-          tail(this.stderr)
-        }`,
+        `--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${tail(this.stderr)}`,
     );
   }
 
@@ -428,9 +420,7 @@ export class LabProcess {
   async stop(graceMs = 3000): Promise<Deno.CommandStatus> {
     this.kill("SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((r) =>
-      timer = setTimeout(() => r("late"), graceMs)
-    );
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), graceMs));
     const first = await Promise.race([this.status, late]);
     clearTimeout(timer);
     if (first === "late") this.kill("SIGKILL");
@@ -655,11 +645,7 @@ export class Lab {
     await this.#ip(null, [
       `link add eth0 netns ${client} type veth peer name ext0 netns ${director}`,
       `link add int0 netns ${director} type veth peer name dir netns ${lan}`,
-      ...this.serverNames.map((rs, i) =>
-        `link add eth0 netns ${
-          servers[i]
-        } type veth peer name ${rs} netns ${lan}`
-      ),
+      ...this.serverNames.map((rs, i) => `link add eth0 netns ${servers[i]} type veth peer name ${rs} netns ${lan}`),
     ]);
     fault("links");
     const sysctl = which("sysctl") ?? "/usr/sbin/sysctl";
@@ -820,9 +806,7 @@ export class Lab {
       if (opts.check && out.code !== 0) {
         throw new Error(
           `Cannot run "${[cmd, ...args].join(" ")}"${ns ? ` in ${ns}` : ""}: ` +
-            `exit ${out.code}${out.signal ? ` (${out.signal})` : ""}: ${
-              (res.stderr || res.stdout).trim()
-            }`,
+            `exit ${out.code}${out.signal ? ` (${out.signal})` : ""}: ${(res.stderr || res.stdout).trim()}`,
         );
       }
       return res;
@@ -840,9 +824,7 @@ export class Lab {
     });
     if (r.code !== 0) {
       throw new Error(
-        `Cannot build lab ${this.prefix}: ip ${
-          args.join(" ")
-        } failed: ${r.stderr.trim()}\n  ${lines.join("\n  ")}`,
+        `Cannot build lab ${this.prefix}: ip ${args.join(" ")} failed: ${r.stderr.trim()}\n  ${lines.join("\n  ")}`,
       );
     }
   }
@@ -947,9 +929,7 @@ export class Lab {
       return JSON.parse(line);
     } catch {
       throw new Error(
-        `http_client ${
-          args.join(" ")
-        } printed no result (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
+        `http_client ${args.join(" ")} printed no result (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
       );
     }
   }
@@ -1025,9 +1005,7 @@ export class Lab {
     const state: LabState = {
       prefix: this.prefix,
       namespaces: [...this.namespaces],
-      owner: owner === null || !live.has(this)
-        ? null
-        : { pid: Deno.pid, starttime: procStartTime(Deno.pid) ?? "" },
+      owner: owner === null || !live.has(this) ? null : { pid: Deno.pid, starttime: procStartTime(Deno.pid) ?? "" },
       processes: [...this.#procs].map((p) => this.#record(p)),
       created: this.#created,
     };

@@ -1,16 +1,6 @@
-import {
-  deepStrictEqual as assertEquals,
-  match as assertMatch,
-  ok as assert,
-} from "node:assert";
+import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import {
-  Lab,
-  LAB_STATE_DIR,
-  listNamespaces,
-  REAL_SERVER_ADDRS,
-  VIP,
-} from "./lab.ts";
+import { Lab, LAB_STATE_DIR, listNamespaces, REAL_SERVER_ADDRS, VIP } from "./lab.ts";
 import { patternBytes } from "./real_server.ts";
 
 function requireRoot() {

@@ -39,9 +39,5 @@ export {
   type SpawnOptions,
   VIP,
 } from "./lab.ts";
-export {
-  httpClientArgs,
-  type HttpClientOptions,
-  type HttpClientResult,
-} from "./http_client.ts";
+export { httpClientArgs, type HttpClientOptions, type HttpClientResult } from "./http_client.ts";
 export { MAX_BODY, patternByte, patternBytes } from "./real_server.ts";

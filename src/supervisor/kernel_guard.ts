@@ -37,13 +37,21 @@ async function nft(args: string[], stdin?: string): Promise<{ ok: boolean; err: 
 
 /** The nft script for a spec (exported for tests). */
 export function guardScript(spec: GuardSpec): string {
-  const lines = [`table inet ${TABLE} {`, "  chain prerouting {", "    type filter hook prerouting priority raw; policy accept;"];
-  if (spec.vips.length) lines.push(`    ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
+  const lines = [
+    `table inet ${TABLE} {`,
+    "  chain prerouting {",
+    "    type filter hook prerouting priority raw; policy accept;",
+  ];
+  if (spec.vips.length) {
+    lines.push(`    ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
+  }
   for (const proto of ["tcp", "udp"] as const) {
     const ds = spec.dests.filter((d) => d.proto === proto);
     if (ds.length) {
       lines.push(
-        `    fib daddr type != local ip saddr . ${proto} sport { ${ds.map((d) => `${d.addr} . ${d.port}`).join(", ")} } counter drop comment "NAT replies: lvsd rewrites"`,
+        `    fib daddr type != local ip saddr . ${proto} sport { ${
+          ds.map((d) => `${d.addr} . ${d.port}`).join(", ")
+        } } counter drop comment "NAT replies: lvsd rewrites"`,
       );
     }
   }

@@ -16,8 +16,17 @@ export interface Totals {
 }
 
 const GLOBALS = [
-  "G_RX_FRAMES", "G_RX_BYTES", "G_TX_FRAMES", "G_TX_BYTES", "G_CONNS", "G_IGNORED", "G_ARP_REPLIES",
-  "G_ECHO_REPLIES", "G_GSO_FRAMES", "G_CSUM_PARTIAL", "G_BATCHES",
+  "G_RX_FRAMES",
+  "G_RX_BYTES",
+  "G_TX_FRAMES",
+  "G_TX_BYTES",
+  "G_CONNS",
+  "G_IGNORED",
+  "G_ARP_REPLIES",
+  "G_ECHO_REPLIES",
+  "G_GSO_FRAMES",
+  "G_CSUM_PARTIAL",
+  "G_BATCHES",
 ];
 
 function sum(state: SharedState, offsetInSlot: number): number {
@@ -78,7 +87,9 @@ export function listServices(state: SharedState, services: TableService[]): stri
     for (const d of [...s.dests].reverse()) {
       const c = destConns(state, d.id);
       lines.push(
-        `  -> ${pad(`${d.addr}:${d.port}`, 28)} ${pad("Masq", 7)} ${pad(String(d.weight), 6)} ${pad(String(c.active), 10)} ${c.inactive}`,
+        `  -> ${pad(`${d.addr}:${d.port}`, 28)} ${pad("Masq", 7)} ${pad(String(d.weight), 6)} ${
+          pad(String(c.active), 10)
+        } ${c.inactive}`,
       );
     }
   }
@@ -88,12 +99,17 @@ export function listServices(state: SharedState, services: TableService[]): stri
 /** Per-service and per-dest counters plus global counters and drops. */
 export function listStats(state: SharedState, services: TableService[]): string {
   const t = totals(state, services);
-  const lines = ["Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes", "  -> RemoteAddress:Port"];
+  const lines = [
+    "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes",
+    "  -> RemoteAddress:Port",
+  ];
   const row = (c: { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }) =>
     [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes].map((n) => String(n).padStart(8)).join(" ");
   for (const s of services) {
     lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 30)}${row(t.services.get(s.id)!)}`);
-    for (const d of [...s.dests].reverse()) lines.push(`  -> ${pad(`${d.addr}:${d.port}`, 30)}${row(t.dests.get(d.id)!)}`);
+    for (const d of [...s.dests].reverse()) {
+      lines.push(`  -> ${pad(`${d.addr}:${d.port}`, 30)}${row(t.dests.get(d.id)!)}`);
+    }
   }
   lines.push("", "Data plane: " + Object.entries(t.globals).map(([k, v]) => `${k}=${v}`).join(" "));
   const drops = Object.entries(t.drops).filter(([, v]) => v > 0);
@@ -109,7 +125,10 @@ function ipString(v: DataView, off: number): string {
 export function listConnections(state: SharedState, now = Date.now(), limit = 1000): string {
   const l = state.layout;
   const v = state.view;
-  const lines = ["IPVS connection entries", "pro expire state       source                virtual               destination"];
+  const lines = [
+    "IPVS connection entries",
+    "pro expire state       source                virtual               destination",
+  ];
   let shown = 0;
   for (let i = 0; i < state.connCapacity && shown < limit; i++) {
     const c = state.connAt(i);
@@ -122,7 +141,9 @@ export function listConnections(state: SharedState, now = Date.now(), limit = 10
     const st = proto === "TCP" ? state.tcpStates[v.getUint8(c + l.CONN_SF)] : "UDP";
     const ep = (a: number, p: number) => `${ipString(v, c + a)}:${v.getUint16(c + p, false)}`;
     lines.push(
-      `${proto} ${exp}  ${pad(st, 11)} ${pad(ep(l.CONN_CADDR, l.CONN_CPORT), 21)} ${pad(ep(l.CONN_VADDR, l.CONN_VPORT), 21)} ${ep(l.CONN_DADDR, l.CONN_DPORT)}`,
+      `${proto} ${exp}  ${pad(st, 11)} ${pad(ep(l.CONN_CADDR, l.CONN_CPORT), 21)} ${
+        pad(ep(l.CONN_VADDR, l.CONN_VPORT), 21)
+      } ${ep(l.CONN_DADDR, l.CONN_DPORT)}`,
     );
     shown++;
   }

@@ -42,7 +42,12 @@ export class Supervisor {
   #log: (line: string) => void;
   #stopped = false;
 
-  private constructor(config: Config, opts: SupervisorOptions, state: SharedState, ifaces: { name: string; ifindex: number }[]) {
+  private constructor(
+    config: Config,
+    opts: SupervisorOptions,
+    state: SharedState,
+    ifaces: { name: string; ifindex: number }[],
+  ) {
     this.#config = config;
     this.#opts = opts;
     this.state = state;
@@ -57,7 +62,14 @@ export class Supervisor {
       vip: s.vip,
       port: s.port,
       scheduler: s.scheduler,
-      dests: s.dests.map((d) => ({ id: destId++, addr: d.address, port: d.port, weight: d.weight, ifaceSlot: 0, mac: null })),
+      dests: s.dests.map((d) => ({
+        id: destId++,
+        addr: d.address,
+        port: d.port,
+        weight: d.weight,
+        ifaceSlot: 0,
+        mac: null,
+      })),
     }));
   }
 
@@ -75,7 +87,9 @@ export class Supervisor {
       if (config.kernelGuard === "nftables") {
         await installGuard({
           vips: [...new Set(config.services.map((s) => s.vip))],
-          dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
+          dests: config.services.flatMap((s) =>
+            s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))
+          ),
         });
       }
       await sup.#resolveDests(2000);
@@ -108,7 +122,9 @@ export class Supervisor {
       const route = await routeGet(d.addr);
       const slot = this.#ifaces.findIndex((i) => i.name === route.dev);
       if (slot < 0) {
-        this.#log(`lvsd: dest ${d.addr} is reached through "${route.dev}", which is not a data-plane interface; it gets no connections`);
+        this.#log(
+          `lvsd: dest ${d.addr} is reached through "${route.dev}", which is not a data-plane interface; it gets no connections`,
+        );
         return false;
       }
       const mac = await resolveNeighbour(route.gateway ?? d.addr, route.dev, timeoutMs);
@@ -186,6 +202,7 @@ export class Supervisor {
         interfaces: this.#ifaces,
         fanoutGroup: this.#fanoutGroup,
         ioBase: this.state.ioBase(slot.id),
+        ioClock: l.IO_CLOCK,
         rxHdrs: l.IO_RX_HDRS,
         txHdrs: l.IO_TX_HDRS,
         batch: l.BATCH,

@@ -18,10 +18,18 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "lvsd-bundle-" });
     try {
       const out = `${dir}/lvsd.js`;
-      const b = await new Deno.Command(Deno.execPath(), { args: ["bundle", "--quiet", `${ROOT}src/main.ts`, "-o", out], stderr: "piped" }).output();
+      const b = await new Deno.Command(Deno.execPath(), {
+        args: ["bundle", "--quiet", `${ROOT}src/main.ts`, "-o", out],
+        stderr: "piped",
+      }).output();
       strictEqual(b.code, 0, new TextDecoder().decode(b.stderr));
       await Deno.copyFile(`${ROOT}config/demo.yaml`, `${dir}/demo.yaml`);
-      const check = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--no-config", out, "--check-config", "demo.yaml"], cwd: dir, stdout: "piped", stderr: "piped" }).output();
+      const check = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-config", out, "--check-config", "demo.yaml"],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
       const text = new TextDecoder().decode(check.stdout);
       strictEqual(check.code, 0, new TextDecoder().decode(check.stderr));
       ok(text.includes("is valid"), text);

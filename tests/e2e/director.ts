@@ -34,7 +34,9 @@ export interface DirectorConfig {
 export function configYaml(c: DirectorConfig = {}): string {
   const w = c.weights ?? [1, 2, 3];
   const dests = (port: number, weights: number[]) =>
-    weights.map((wt, i) => `      - { address: 10.20.0.${11 + i}, port: ${port}, forward: masq, weight: ${wt} }`).join("\n");
+    weights.map((wt, i) => `      - { address: 10.20.0.${11 + i}, port: ${port}, forward: masq, weight: ${wt} }`).join(
+      "\n",
+    );
   return `workers: ${c.workers ?? 2}
 conn_table_size: ${c.connTableSize ?? 65536}
 kernel_guard: ${c.kernelGuard ?? "nftables"}
@@ -70,7 +72,15 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
   const start = async (yaml: string) => {
     await Deno.writeTextFile(configFile, yaml);
     lvsd = lab.spawn(lab.ns.director, [
-      lab.deno, "run", "-A", "--cached-only", cfg.entry ?? `${ROOT}src/main.ts`, "--config", configFile, "--status-file", statusFile,
+      lab.deno,
+      "run",
+      "-A",
+      "--cached-only",
+      cfg.entry ?? `${ROOT}src/main.ts`,
+      "--config",
+      configFile,
+      "--status-file",
+      statusFile,
     ], { cwd: ROOT });
     await lvsd.waitFor("lvsd: ready", 20000);
   };

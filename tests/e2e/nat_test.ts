@@ -13,13 +13,21 @@ Deno.test({
   ...E2E,
   fn: () =>
     withDirector({ weights: [1, 2, 3] }, async (d) => {
-      const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "300", "--close", "--timeout-ms", "60000"]);
+      const r = await d.lab.runHttpClient([
+        "--url",
+        `http://${VIP}/`,
+        "--count",
+        "300",
+        "--close",
+        "--timeout-ms",
+        "60000",
+      ]);
       strictEqual(r.failed, 0, JSON.stringify(r));
       // ip_vs_wrr.c over rs3,rs2,rs1 (newest first) with weights 3,2,1 gives
       // rs3 rs3 rs2 rs3 rs2 rs1 per cycle of 6: exactly 50/100/150 of 300.
       deepStrictEqual(r.byBody, { rs1: 50, rs2: 100, rs3: 150 });
       const st = await d.status();
-      ok(/TCP  10\.10\.0\.100:80\s+wrr/.test(st), st);
+      ok(/TCP {2}10\.10\.0\.100:80\s+wrr/.test(st), st);
       strictEqual(counter(st, "conns"), 300, st);
     }),
 });
@@ -29,7 +37,10 @@ Deno.test({
   ...E2E,
   fn: () =>
     withDirector({}, async (d) => {
-      const expected = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(patternBytes(1 << 20)))), (b) => b.toString(16).padStart(2, "0")).join("");
+      const expected = Array.from(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(patternBytes(1 << 20)))),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
       for (let i = 0; i < 3; i++) {
         const r = await d.lab.exec(d.lab.ns.client, ["bash", "-c", `curl -sf -m 20 http://${VIP}/1m | sha256sum`]);
         strictEqual(r.code, 0, r.stderr);
@@ -46,11 +57,20 @@ Deno.test({
   ...E2E,
   fn: () =>
     withDirector({}, async (d) => {
-      const r = await d.lab.runHttpClient(["--udp", `${VIP}:7`, "--count", "30", "--timeout-ms", "15000", "--request-timeout-ms", "1000"]);
+      const r = await d.lab.runHttpClient([
+        "--udp",
+        `${VIP}:7`,
+        "--count",
+        "30",
+        "--timeout-ms",
+        "15000",
+        "--request-timeout-ms",
+        "1000",
+      ]);
       strictEqual(r.failed, 0, JSON.stringify(r));
       deepStrictEqual(r.byBody, { rs1: 10, rs2: 10, rs3: 10 });
       const st = await d.status();
-      ok(/UDP  10\.10\.0\.100:7\s+rr/.test(st), st);
+      ok(/UDP {2}10\.10\.0\.100:7\s+rr/.test(st), st);
     }),
 });
 
@@ -59,7 +79,17 @@ Deno.test({
   ...E2E,
   fn: () =>
     withDirector({ weights: [1, 1, 1] }, async (d) => {
-      const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "500", "--concurrency", "50", "--close", "--timeout-ms", "60000"]);
+      const r = await d.lab.runHttpClient([
+        "--url",
+        `http://${VIP}/`,
+        "--count",
+        "500",
+        "--concurrency",
+        "50",
+        "--close",
+        "--timeout-ms",
+        "60000",
+      ]);
       strictEqual(r.failed, 0, JSON.stringify(r));
       strictEqual(r.ok, 500);
       const total = Object.values(r.byBody as Record<string, number>).reduce((a, b) => a + b, 0);
@@ -74,19 +104,40 @@ Deno.test({
   fn: () =>
     withDirector({}, async (d) => {
       const mac = await d.lab.mac(d.lab.ns.director, "ext0");
-      const r = await d.lab.exec(d.lab.ns.client, ["python3", new URL("./malformed.py", import.meta.url).pathname, "eth0", mac, VIP, "2000"]);
+      const r = await d.lab.exec(d.lab.ns.client, [
+        "python3",
+        new URL("./malformed.py", import.meta.url).pathname,
+        "eth0",
+        mac,
+        VIP,
+        "2000",
+      ]);
       strictEqual(r.code, 0, r.stderr);
       const h = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "30", "--close"]);
       strictEqual(h.failed, 0, JSON.stringify(h));
       const st = await d.status();
-      for (const reason of ["truncated", "bad_ip_version", "bad_ihl", "bad_total_length", "bad_ip_checksum", "fragment", "bad_l4_header", "bad_l4_checksum"]) {
+      for (
+        const reason of [
+          "truncated",
+          "bad_ip_version",
+          "bad_ihl",
+          "bad_total_length",
+          "bad_ip_checksum",
+          "fragment",
+          "bad_l4_header",
+          "bad_l4_checksum",
+        ]
+      ) {
         ok(counter(st, reason) > 0, `no ${reason} drops counted:\n${st}`);
       }
     }),
 });
 
 /** Captures RST and ICMP errors sent from the VIP while `load` runs. */
-async function captureKernelNoise(d: Parameters<Parameters<typeof withDirector>[1]>[0], load: () => Promise<unknown>): Promise<string[]> {
+async function captureKernelNoise(
+  d: Parameters<Parameters<typeof withDirector>[1]>[0],
+  load: () => Promise<unknown>,
+): Promise<string[]> {
   const filter = `src host ${VIP} and ((tcp[tcpflags] & tcp-rst != 0) or (icmp and icmp[icmptype] != icmp-echoreply))`;
   // tcpdump says "listening on" on stderr: merge it so waitFor sees it.
   const cap = d.lab.spawn(d.lab.ns.client, ["bash", "-c", `exec tcpdump -i eth0 -nn -l -U '${filter}' 2>&1`]);
@@ -107,13 +158,24 @@ Deno.test({
       // and the UDP datagram with ICMP port unreachable.
       const load = () =>
         Promise.all([
-          d.lab.runHttpClient(["--url", `http://${VIP}:80/`, "--count", "10", "--close", "--request-timeout-ms", "2000"]),
+          d.lab.runHttpClient([
+            "--url",
+            `http://${VIP}:80/`,
+            "--count",
+            "10",
+            "--close",
+            "--request-timeout-ms",
+            "2000",
+          ]),
           d.lab.runHttpClient(["--udp", `${VIP}:7`, "--count", "5", "--request-timeout-ms", "500"]),
         ]);
       const vipOnKernel = ["ip", "addr", "add", `${VIP}/32`, "dev", "lo"];
       strictEqual((await d.lab.exec(d.lab.ns.director, vipOnKernel)).code, 0);
       const without = await captureKernelNoise(d, load);
-      ok(without.length > 0, "the capture saw no RST/ICMP from the director's kernel even without the guard: it cannot prove anything");
+      ok(
+        without.length > 0,
+        "the capture saw no RST/ICMP from the director's kernel even without the guard: it cannot prove anything",
+      );
 
       await d.stop();
       await d.lab.exec(d.lab.ns.director, ["ip", "addr", "del", `${VIP}/32`, "dev", "lo"]);
@@ -131,7 +193,19 @@ Deno.test({
   ...E2E,
   fn: () =>
     withDirector({ workers: 2, weights: [1, 1, 1] }, async (d) => {
-      const load = d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "600", "--concurrency", "4", "--close", "--request-timeout-ms", "1000", "--timeout-ms", "60000"]);
+      const load = d.lab.runHttpClient([
+        "--url",
+        `http://${VIP}/`,
+        "--count",
+        "600",
+        "--concurrency",
+        "4",
+        "--close",
+        "--request-timeout-ms",
+        "1000",
+        "--timeout-ms",
+        "60000",
+      ]);
       await new Promise((r) => setTimeout(r, 800));
       const killedAt = Date.now();
       Deno.kill(d.lvsd.pid, "SIGUSR2"); // fault injection: worker 0 throws inside its loop
@@ -139,7 +213,15 @@ Deno.test({
       // Recovery: a fresh connection succeeds within 2 s of the kill.
       let recovered = -1;
       while (Date.now() - killedAt < 5000) {
-        const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "6", "--close", "--request-timeout-ms", "500"]);
+        const r = await d.lab.runHttpClient([
+          "--url",
+          `http://${VIP}/`,
+          "--count",
+          "6",
+          "--close",
+          "--request-timeout-ms",
+          "500",
+        ]);
         if (r.failed === 0) {
           recovered = Date.now() - killedAt;
           break;

@@ -6,11 +6,38 @@ export * from "./layout";
 import { DROP_REASON_NAMES } from "./stats";
 import { STATE_NAMES } from "./proto/tcp";
 import { SCHED_NAMES, schedule } from "./sched/scheduler";
-import { ioInit, processBatch, rearmRx } from "./process";
+import { ioBase, ioInit, processBatch, rearmRx } from "./process";
+import { IO_CLOCK } from "./layout";
 import { expireSweep, lookupIn, lookupOut } from "./conn/table";
-import { DEST, DEST_COPY, DEST_SIZE, SVC, SVC_COPY, SVC_DEST_COUNT, SVC_DEST_FIRST, SVC_ID, SVC_SCHED, SVC_SIZE } from "./layout";
+import {
+  DEST,
+  DEST_COPY,
+  DEST_SIZE,
+  SVC,
+  SVC_COPY,
+  SVC_DEST_COUNT,
+  SVC_DEST_FIRST,
+  SVC_ID,
+  SVC_SCHED,
+  SVC_SIZE,
+} from "./layout";
 
-export { DROP_BASE, D_COUNT, G_RX_FRAMES, G_RX_BYTES, G_TX_FRAMES, G_TX_BYTES, G_CONNS, G_IGNORED, G_ARP_REPLIES, G_ECHO_REPLIES, G_GSO_FRAMES, G_CSUM_PARTIAL, G_BATCHES, G_IN_BATCH } from "./stats";
+export {
+  D_COUNT,
+  DROP_BASE,
+  G_ARP_REPLIES,
+  G_BATCHES,
+  G_CONNS,
+  G_CSUM_PARTIAL,
+  G_ECHO_REPLIES,
+  G_GSO_FRAMES,
+  G_IGNORED,
+  G_IN_BATCH,
+  G_RX_BYTES,
+  G_RX_FRAMES,
+  G_TX_BYTES,
+  G_TX_FRAMES,
+} from "./stats";
 export { SCHED_RR, SCHED_WRR } from "./sched/scheduler";
 
 /** Sets up a worker's mmsghdr arrays (pointers into the shared memory). */
@@ -18,26 +45,37 @@ export function io_init(worker: u32): void {
   ioInit(worker);
 }
 
-/** Handles `n` received frames; returns how many frames to transmit. */
+/**
+ * Handles `n` received frames; returns how many frames to transmit. `now` is
+ * milliseconds since the Unix epoch, or negative to read the timespec the
+ * worker stored at IO_CLOCK (clock_gettime over FFI: no boxed number in JS).
+ */
 export function process(worker: u32, n: u32, now: f64): u32 {
-  const tx = processBatch(worker, n, <u64>now);
+  let t: u64;
+  if (now < 0) {
+    const ts = ioBase(worker) + IO_CLOCK;
+    t = <u64> load<i64>(ts) * 1000 + <u64> (load<i64>(ts + 8) / 1000000);
+  } else {
+    t = <u64> now;
+  }
+  const tx = processBatch(worker, n, t);
   rearmRx(worker, n);
   return tx;
 }
 
 /** Expires connections in slots [first, first+count); returns how many. */
 export function expire_sweep(first: u32, count: u32, now: f64): u32 {
-  return expireSweep(first, count, <u64>now);
+  return expireSweep(first, count, <u64> now);
 }
 
 /** Address of a live connection for an in-key (for tests), or 0. */
 export function conn_lookup_in(proto: u32, caddr: u32, cport: u32, vaddr: u32, vport: u32, now: f64): u32 {
-  return lookupIn(proto, caddr, cport, vaddr, vport, <u64>now);
+  return lookupIn(proto, caddr, cport, vaddr, vport, <u64> now);
 }
 
 /** Address of a live connection for an out-key (for tests), or 0. */
 export function conn_lookup_out(proto: u32, daddr: u32, dport: u32, caddr: u32, cport: u32, now: f64): u32 {
-  return lookupOut(proto, daddr, dport, caddr, cport, <u64>now);
+  return lookupOut(proto, daddr, dport, caddr, cport, <u64> now);
 }
 
 /**
@@ -46,9 +84,15 @@ export function conn_lookup_out(proto: u32, daddr: u32, dport: u32, caddr: u32, 
  */
 export function sched_pick(copy: u32, svcIndex: u32): i32 {
   const svc = SVC + copy * SVC_COPY + svcIndex * SVC_SIZE;
-  const dests = DEST + copy * DEST_COPY + <u32>load<u16>(svc + SVC_DEST_FIRST) * DEST_SIZE;
-  const d = schedule(<u32>load<u8>(svc + SVC_SCHED), svc, <u32>load<u16>(svc + SVC_ID), dests, <u32>load<u16>(svc + SVC_DEST_COUNT));
-  return d == 0 ? -1 : <i32>((d - dests) / DEST_SIZE);
+  const dests = DEST + copy * DEST_COPY + <u32> load<u16>(svc + SVC_DEST_FIRST) * DEST_SIZE;
+  const d = schedule(
+    <u32> load<u8>(svc + SVC_SCHED),
+    svc,
+    <u32> load<u16>(svc + SVC_ID),
+    dests,
+    <u32> load<u16>(svc + SVC_DEST_COUNT),
+  );
+  return d == 0 ? -1 : <i32> ((d - dests) / DEST_SIZE);
 }
 
 /** Pointer to the comma-separated drop reason names (UTF-16, length at ptr-4). */

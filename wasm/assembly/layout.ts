@@ -130,11 +130,13 @@ export const FIXED_END: u32 = STATS + MAX_WORKERS * STATS_STRIDE;
 // ── connection table ──
 export const CONN_SIZE: u32 = 64;
 export const CONN_SLOT: u32 = 0; // u32 SLOT_* below
-export const CONN_INC: u32 = 4; // u32 incarnation, bumped on each reuse
-export const CONN_SF: u32 = 8; // u32 tcp state | flags << 8 (CAS)
-export const CONN_PROTO: u32 = 12; // u8
-export const CONN_CIFACE: u32 = 13; // u8 iface slot the client came in on
-export const CONN_CVLAN: u32 = 14; // u16 client's 802.1Q TCI (0 none)
+export const CONN_PROTO: u32 = 4; // u8
+export const CONN_CIFACE: u32 = 5; // u8 iface slot the client came in on
+export const CONN_CVLAN: u32 = 6; // u16 client's 802.1Q TCI (0 none)
+// INC and SF form one u64 (INC low, SF high) so that a state change is a
+// single CAS that fails if the record was reused meanwhile.
+export const CONN_INC: u32 = 8; // u32 incarnation, bumped when a slot is claimed
+export const CONN_SF: u32 = 12; // u32 tcp state | flags << 8
 export const CONN_CADDR: u32 = 16;
 export const CONN_VADDR: u32 = 20;
 export const CONN_DADDR: u32 = 24;
@@ -155,6 +157,7 @@ export const SLOT_LIVE: u32 = 2;
 export const SLOT_DEAD: u32 = 3;
 
 export const CONN_F_INACTIVE: u32 = 1; // IP_VS_CONN_F_INACTIVE: counted in InActConn
+export const CONN_F_DEAD: u32 = 0x80; // being reclaimed: its counters are already taken back
 export const PROBE: u32 = 16; // slots probed per lookup/insert; none free = table full
 
 // ── per-worker I/O region ──
@@ -170,7 +173,9 @@ export const IO_RX_CMSG: u32 = IO_RX_NAME + BATCH * NAME_SIZE;
 export const IO_TX_HDRS: u32 = IO_RX_CMSG + BATCH * CMSG_SIZE;
 export const IO_TX_IOV: u32 = IO_TX_HDRS + BATCH * MMSGHDR_SIZE;
 export const IO_TX_NAME: u32 = IO_TX_IOV + BATCH * IOVEC_SIZE;
-export const IO_SLOTS: u32 = 16384;
+export const IO_CLOCK: u32 = IO_TX_NAME + BATCH * NAME_SIZE; // struct timespec, written by the worker
+// Frame slots start on the next page after the descriptor arrays.
+export const IO_SLOTS: u32 = (IO_CLOCK + 16 + 4095) & ~4095;
 // A slot holds [headroom][virtio_net_hdr 10][frame ≤ 64 KiB + 14]: GSO
 // frames from veth arrive whole. The headroom lets an 802.1Q tag be put
 // back in front of the frame without moving the payload.

@@ -2,34 +2,127 @@
 // builds its transmit batch. Frames are read and rewritten in place in the
 // worker's slots; nothing here allocates.
 import {
-  BATCH, CMSG_SIZE, CONN_CADDR, CONN_CIFACE, CONN_CMAC, CONN_CPORT, CONN_CVLAN, CONN_DADDR,
-  CONN_DEST_ID, CONN_DEST_IFACE, CONN_DVLAN, CONN_DMAC, CONN_DPORT, CONN_EXPIRES, CONN_F_INACTIVE,
-  CONN_PROTO, CONN_SF, CONN_SVC_ID, CONN_VADDR, CONN_VPORT, CTRL, CTRL_GEN, CTRL_IFACES,
-  CTRL_IO_BASE, CTRL_MEM_ADDR, CTRL_NSVC, CTRL_NVIP, CTRL_TIMEOUTS, CTRL_VIPS, DEST,
-  DEST_ADDR, DEST_COPY, DEST_ID, DEST_IFACE, DEST_MAC, DEST_PORT, DEST_SIZE, DEST_VLAN,
-  DSTATE, DSTATE_ACTIVE, DSTATE_INACT, DSTATE_SIZE, IFACE_INDEX, IFACE_MAC, IFACE_SIZE,
-  IO_RX_CMSG, IO_RX_HDRS, IO_RX_IOV, IO_RX_NAME, IO_SLOTS, IO_STRIDE, IO_TX_HDRS, IO_TX_IOV,
-  IO_TX_NAME, MAX_IFACES, MAX_SERVICES, MMSGHDR_SIZE, NAME_SIZE, SLOT_HEADROOM, SLOT_SIZE,
-  SVC, SVC_COPY, SVC_DEST_COUNT, SVC_DEST_FIRST, SVC_HASH, SVC_HASH_COPY, SVC_HASH_SLOTS,
-  SVC_ID, SVC_PROTO, SVC_SCHED, SVC_VADDR, SVC_VPORT, TIMEOUT_UDP_SLOT, VNET_HDR_LEN,
+  BATCH,
+  CMSG_SIZE,
+  CONN_CADDR,
+  CONN_CIFACE,
+  CONN_CMAC,
+  CONN_CPORT,
+  CONN_CVLAN,
+  CONN_DADDR,
+  CONN_DEST_ID,
+  CONN_DEST_IFACE,
+  CONN_DMAC,
+  CONN_DPORT,
+  CONN_DVLAN,
+  CONN_EXPIRES,
+  CONN_F_DEAD,
+  CONN_F_INACTIVE,
+  CONN_INC,
+  CONN_PROTO,
+  CONN_SF,
+  CONN_SVC_ID,
+  CONN_VADDR,
+  CONN_VPORT,
+  CTRL,
+  CTRL_GEN,
+  CTRL_IFACES,
+  CTRL_IO_BASE,
+  CTRL_MEM_ADDR,
+  CTRL_NSVC,
+  CTRL_NVIP,
+  CTRL_TIMEOUTS,
+  CTRL_VIPS,
+  DEST,
+  DEST_ADDR,
+  DEST_COPY,
+  DEST_ID,
+  DEST_IFACE,
+  DEST_MAC,
+  DEST_PORT,
+  DEST_SIZE,
+  DEST_VLAN,
+  DSTATE,
+  DSTATE_ACTIVE,
+  DSTATE_INACT,
+  DSTATE_SIZE,
+  IFACE_INDEX,
+  IFACE_MAC,
+  IFACE_SIZE,
+  IO_RX_CMSG,
+  IO_RX_HDRS,
+  IO_RX_IOV,
+  IO_RX_NAME,
+  IO_SLOTS,
+  IO_STRIDE,
+  IO_TX_HDRS,
+  IO_TX_IOV,
+  IO_TX_NAME,
   IOVEC_SIZE,
+  MAX_IFACES,
+  MAX_SERVICES,
+  MMSGHDR_SIZE,
+  NAME_SIZE,
+  SLOT_HEADROOM,
+  SLOT_SIZE,
+  SVC,
+  SVC_COPY,
+  SVC_DEST_COUNT,
+  SVC_DEST_FIRST,
+  SVC_HASH,
+  SVC_HASH_COPY,
+  SVC_HASH_SLOTS,
+  SVC_ID,
+  SVC_PROTO,
+  SVC_SCHED,
+  SVC_VADDR,
+  SVC_VPORT,
+  TIMEOUT_UDP_SLOT,
+  VNET_HDR_LEN,
 } from "./layout";
 import { checksum, fold, pseudoSum, sumBytes, update16 } from "./csum";
 import * as S from "./stats";
 import { copyMac, ETH_HLEN, ETH_SRC, ETH_TYPE, ETHERTYPE_ARP, ETHERTYPE_IPV4, swapMacs } from "./pkt/eth";
 import {
-  ARP_HLEN, ARP_HTYPE, ARP_LEN, ARP_OPER, ARP_PLEN, ARP_PTYPE, ARP_REPLY, ARP_REQUEST, ARP_SHA,
-  ARP_SPA, ARP_THA, ARP_TPA,
+  ARP_HLEN,
+  ARP_HTYPE,
+  ARP_LEN,
+  ARP_OPER,
+  ARP_PLEN,
+  ARP_PTYPE,
+  ARP_REPLY,
+  ARP_REQUEST,
+  ARP_SHA,
+  ARP_SPA,
+  ARP_THA,
+  ARP_TPA,
 } from "./pkt/arp";
 import {
-  IP_CHECK, IP_DADDR, IP_FRAG, IP_FRAG_MASK, IP_MIN_HLEN, IP_PROTO, IP_SADDR, IP_TOT_LEN,
-  IP_TTL, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+  IP_CHECK,
+  IP_DADDR,
+  IP_FRAG,
+  IP_FRAG_MASK,
+  IP_MIN_HLEN,
+  IP_PROTO,
+  IP_SADDR,
+  IP_TOT_LEN,
+  IP_TTL,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
 } from "./pkt/ipv4";
 import { TCP_CHECK, TCP_DOFF, TCP_FLAGS, TCP_MIN_HLEN, TH_ACK, TH_RST, TH_SYN } from "./pkt/tcp";
 import { UDP_CHECK, UDP_HLEN, UDP_LEN } from "./pkt/udp";
 import { ICMP_CHECK, ICMP_ECHO_REQUEST, ICMP_HLEN, ICMP_TYPE } from "./pkt/icmp";
-import { VNET_CSUM_START, VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM, VNET_FLAGS, VNET_GSO_NONE, VNET_GSO_TYPE } from "./pkt/vnet";
-import { claim, lookupIn, lookupOut, publish } from "./conn/table";
+import {
+  VNET_CSUM_START,
+  VNET_F_DATA_VALID,
+  VNET_F_NEEDS_CSUM,
+  VNET_FLAGS,
+  VNET_GSO_NONE,
+  VNET_GSO_TYPE,
+} from "./pkt/vnet";
+import { claim, foundInc, lookupIn, lookupOut, publish, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
 import { DIR_INPUT, DIR_OUTPUT, isActive, nextState, S_NONE } from "./proto/tcp";
 import { schedule } from "./sched/scheduler";
@@ -44,13 +137,13 @@ let outType: u16 = 0; // EtherType for sockaddr_ll.sll_protocol
 const NO_TX: i32 = -1;
 
 // @ts-ignore: decorator
-@inline
+
 export function ioBase(worker: u32): u32 {
   return load<u32>(CTRL + CTRL_IO_BASE) + worker * IO_STRIDE;
 }
 
 // @ts-ignore: decorator
-@inline
+
 function ifaceAddr(slot: u32): u32 {
   return CTRL + CTRL_IFACES + slot * IFACE_SIZE;
 }
@@ -58,7 +151,7 @@ function ifaceAddr(slot: u32): u32 {
 /** Interface slot of a kernel ifindex, or -1 when lvsd does not own it. */
 function ifaceSlot(ifindex: i32): i32 {
   for (let s: u32 = 0; s < MAX_IFACES; s++) {
-    if (load<i32>(ifaceAddr(s) + IFACE_INDEX) == ifindex) return <i32>s;
+    if (load<i32>(ifaceAddr(s) + IFACE_INDEX) == ifindex) return <i32> s;
   }
   return -1;
 }
@@ -75,28 +168,35 @@ function svcLookup(copy: u32, proto: u32, vaddr: u32, vport: u32): u32 {
   const slots = SVC_HASH + copy * SVC_HASH_COPY;
   let i = hashKey(proto, vaddr, vport, 0, 0);
   for (let n: u32 = 0; n < SVC_HASH_SLOTS; n++, i++) {
-    const e = <u32>load<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1));
+    const e = <u32> load<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1));
     if (e == 0) return 0;
     const s = SVC + copy * SVC_COPY + (e - 1) * 64;
     if (
-      load<u32>(s + SVC_VADDR) == vaddr && load<u16>(s + SVC_VPORT) == <u16>vport &&
-      load<u8>(s + SVC_PROTO) == <u8>proto
+      load<u32>(s + SVC_VADDR) == vaddr && load<u16>(s + SVC_VPORT) == <u16> vport &&
+      load<u8>(s + SVC_PROTO) == <u8> proto
     ) return s;
   }
   return 0;
 }
 
 // @ts-ignore: decorator
-@inline
+
 function timeoutMs(slot: u32): u64 {
-  return <u64>load<u32>(CTRL + CTRL_TIMEOUTS + slot * 4) * 1000;
+  return <u64> load<u32>(CTRL + CTRL_TIMEOUTS + slot * 4) * 1000;
 }
 
-/** TCP state transition with ActiveConn/InActConn accounting (set_tcp_state). */
-function tcpTransition(c: u32, dir: u32, flags: u32, now: u64): void {
+/**
+ * TCP state transition with ActiveConn/InActConn accounting (set_tcp_state).
+ * One CAS on the (incarnation, state) pair: it fails, and the transition is
+ * abandoned, if the record was reused or is being reclaimed meanwhile.
+ */
+function tcpTransition(c: u32, inc: u32, dir: u32, flags: u32, now: u64): void {
   let st: u32 = 0;
   for (let attempt = 0; attempt < 8; attempt++) {
-    const sf = atomic.load<u32>(c + CONN_SF);
+    const v = atomic.load<u64>(c + CONN_INC);
+    if (<u32> v != inc) return;
+    const sf = <u32> (v >> 32);
+    if (sf & (CONN_F_DEAD << 8)) return;
     st = sf & 0xff;
     const ns = nextState(st, dir, flags);
     if (ns == st) break;
@@ -105,8 +205,9 @@ function tcpTransition(c: u32, dir: u32, flags: u32, now: u64): void {
     let nf = sf >> 8;
     if (!inactive && !nowActive) nf |= CONN_F_INACTIVE;
     else if (inactive && nowActive) nf &= ~CONN_F_INACTIVE;
-    if (atomic.cmpxchg<u32>(c + CONN_SF, sf, ns | (nf << 8)) == sf) {
-      const ds = DSTATE + <u32>load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE;
+    const next = (<u64> (ns | (nf << 8)) << 32) | <u64> inc;
+    if (atomic.cmpxchg<u64>(c + CONN_INC, v, next) == v) {
+      const ds = DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE;
       if (!inactive && !nowActive) {
         atomic.sub<i32>(ds + DSTATE_ACTIVE, 1);
         atomic.add<i32>(ds + DSTATE_INACT, 1);
@@ -118,7 +219,14 @@ function tcpTransition(c: u32, dir: u32, flags: u32, now: u64): void {
       break;
     }
   }
-  atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(st));
+  if (atomic.load<u32>(c + CONN_INC) == inc) atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(st));
+}
+
+/** UDP: every packet refreshes the one state's timeout. */
+// @ts-ignore: decorator
+
+function udpRefresh(c: u32, inc: u32, now: u64): void {
+  if (atomic.load<u32>(c + CONN_INC) == inc) atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(TIMEOUT_UDP_SLOT));
 }
 
 /** True when the L4 checksum of a fully checksummed segment is right. */
@@ -159,7 +267,7 @@ function handleArp(f: u32, flen: u32, ifslot: u32, copy: u32, sb: u32, tci: u32)
   S.count(sb, S.G_ARP_REPLIES, 1);
   outVlan = tci;
   outType = ETHERTYPE_ARP;
-  return <i32>ifslot;
+  return <i32> ifslot;
 }
 
 function handleIcmp(f: u32, ip: u32, l4: u32, l4len: u32, ifslot: u32, sb: u32, tci: u32): i32 {
@@ -179,29 +287,38 @@ function handleIcmp(f: u32, ip: u32, l4: u32, l4len: u32, ifslot: u32, sb: u32, 
   // Echo reply (RFC 792): type 8 -> 0, addresses swapped (the IP checksum
   // does not change with a swap), a fresh TTL.
   store<u8>(l4 + ICMP_TYPE, 0);
-  store<u16>(l4 + ICMP_CHECK, <u16>update16(<u32>load<u16>(l4 + ICMP_CHECK), 0x0008, 0));
+  store<u16>(l4 + ICMP_CHECK, <u16> update16(<u32> load<u16>(l4 + ICMP_CHECK), 0x0008, 0));
   const s = load<u32>(ip + IP_SADDR);
   store<u32>(ip + IP_SADDR, load<u32>(ip + IP_DADDR));
   store<u32>(ip + IP_DADDR, s);
-  const oldTtl = <u32>load<u16>(ip + IP_TTL);
+  const oldTtl = <u32> load<u16>(ip + IP_TTL);
   store<u8>(ip + IP_TTL, 64);
-  store<u16>(ip + IP_CHECK, <u16>update16(<u32>load<u16>(ip + IP_CHECK), oldTtl, <u32>load<u16>(ip + IP_TTL)));
+  store<u16>(ip + IP_CHECK, <u16> update16(<u32> load<u16>(ip + IP_CHECK), oldTtl, <u32> load<u16>(ip + IP_TTL)));
   swapMacs(f);
   copyMac(f + ETH_SRC, ifaceAddr(ifslot) + IFACE_MAC);
   S.count(sb, S.G_ECHO_REPLIES, 1);
   outVlan = tci;
   outType = ETHERTYPE_IPV4;
-  return <i32>ifslot;
+  return <i32> ifslot;
 }
 
 /** Creates a connection for the first packet of a flow; returns it or 0 (counted drop). */
 function newConn(
-  copy: u32, svc: u32, f: u32, ip: u32, proto: u32, sport: u32, dport: u32, ifslot: u32,
-  tci: u32, now: u64, sb: u32,
+  copy: u32,
+  svc: u32,
+  f: u32,
+  ip: u32,
+  proto: u32,
+  sport: u32,
+  dport: u32,
+  ifslot: u32,
+  tci: u32,
+  now: u64,
+  sb: u32,
 ): u32 {
-  const dests = DEST + copy * DEST_COPY + <u32>load<u16>(svc + SVC_DEST_FIRST) * DEST_SIZE;
-  const svcId = <u32>load<u16>(svc + SVC_ID);
-  const d = schedule(<u32>load<u8>(svc + SVC_SCHED), svc, svcId, dests, <u32>load<u16>(svc + SVC_DEST_COUNT));
+  const dests = DEST + copy * DEST_COPY + <u32> load<u16>(svc + SVC_DEST_FIRST) * DEST_SIZE;
+  const svcId = <u32> load<u16>(svc + SVC_ID);
+  const d = schedule(<u32> load<u8>(svc + SVC_SCHED), svc, svcId, dests, <u32> load<u16>(svc + SVC_DEST_COUNT));
   if (d == 0) {
     S.drop(sb, S.D_NO_DEST);
     return 0;
@@ -213,25 +330,25 @@ function newConn(
     S.drop(sb, S.D_CONN_TABLE_FULL);
     return 0;
   }
-  const destId = <u32>load<u16>(d + DEST_ID);
-  store<u8>(c + CONN_PROTO, <u8>proto);
-  store<u8>(c + CONN_CIFACE, <u8>ifslot);
-  store<u16>(c + CONN_CVLAN, <u16>tci);
+  const destId = <u32> load<u16>(d + DEST_ID);
+  store<u8>(c + CONN_PROTO, <u8> proto);
+  store<u8>(c + CONN_CIFACE, <u8> ifslot);
+  store<u16>(c + CONN_CVLAN, <u16> tci);
   store<u32>(c + CONN_CADDR, saddr);
   store<u32>(c + CONN_VADDR, daddr);
   store<u32>(c + CONN_DADDR, load<u32>(d + DEST_ADDR));
-  store<u16>(c + CONN_CPORT, <u16>sport);
-  store<u16>(c + CONN_VPORT, <u16>dport);
+  store<u16>(c + CONN_CPORT, <u16> sport);
+  store<u16>(c + CONN_VPORT, <u16> dport);
   store<u16>(c + CONN_DPORT, load<u16>(d + DEST_PORT));
-  store<u16>(c + CONN_DEST_ID, <u16>destId);
-  store<u16>(c + CONN_SVC_ID, <u16>svcId);
+  store<u16>(c + CONN_DEST_ID, <u16> destId);
+  store<u16>(c + CONN_SVC_ID, <u16> svcId);
   store<u8>(c + CONN_DEST_IFACE, load<u8>(d + DEST_IFACE));
   store<u16>(c + CONN_DVLAN, load<u16>(d + DEST_VLAN));
   copyMac(c + CONN_CMAC, f + ETH_SRC);
   copyMac(c + CONN_DMAC, d + DEST_MAC);
   // New connections start inactive (__ip_vs_update_dest sets
   // IP_VS_CONN_F_INACTIVE); the first transition moves a TCP one to active.
-  atomic.store<u32>(c + CONN_SF, <u32>S_NONE | (CONN_F_INACTIVE << 8));
+  atomic.store<u32>(c + CONN_SF, <u32> S_NONE | (CONN_F_INACTIVE << 8)); // was DEAD since claim()
   atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(proto == IPPROTO_TCP ? 0 : TIMEOUT_UDP_SLOT));
   atomic.add<i32>(DSTATE + destId * DSTATE_SIZE + DSTATE_INACT, 1);
   if (!publish(c, now)) {
@@ -250,7 +367,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.drop(sb, S.D_TRUNCATED);
     return NO_TX;
   }
-  const vihl = <u32>load<u8>(ip);
+  const vihl = <u32> load<u8>(ip);
   if (vihl >> 4 != 4) {
     S.drop(sb, S.D_BAD_IP_VERSION);
     return NO_TX;
@@ -260,7 +377,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.drop(sb, S.D_BAD_IHL);
     return NO_TX;
   }
-  const tot = <u32>bswap<u16>(load<u16>(ip + IP_TOT_LEN));
+  const tot = <u32> bswap<u16>(load<u16>(ip + IP_TOT_LEN));
   if (tot < ihl || tot > flen - ETH_HLEN) {
     S.drop(sb, ihl > flen - ETH_HLEN ? S.D_TRUNCATED : S.D_BAD_TOTAL_LENGTH);
     return NO_TX;
@@ -269,7 +386,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.drop(sb, S.D_BAD_IP_CHECKSUM);
     return NO_TX;
   }
-  const proto = <u32>load<u8>(ip + IP_PROTO);
+  const proto = <u32> load<u8>(ip + IP_PROTO);
   const daddr = load<u32>(ip + IP_DADDR);
   const vip = isVip(copy, daddr);
   const l4 = ip + ihl;
@@ -294,15 +411,15 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
   // L4 header sanity.
   let tflags: u32 = 0;
   if (proto == IPPROTO_TCP) {
-    const doff = (<u32>load<u8>(l4 + TCP_DOFF) >> 4) << 2;
+    const doff = (<u32> load<u8>(l4 + TCP_DOFF) >> 4) << 2;
     if (l4len < TCP_MIN_HLEN || doff < TCP_MIN_HLEN || doff > l4len) {
       if (vip) S.drop(sb, S.D_BAD_L4_HEADER);
       else S.count(sb, S.G_IGNORED, 1);
       return NO_TX;
     }
-    tflags = <u32>load<u8>(l4 + TCP_FLAGS);
+    tflags = <u32> load<u8>(l4 + TCP_FLAGS);
   } else {
-    const ulen = <u32>bswap<u16>(load<u16>(l4 + UDP_LEN));
+    const ulen = <u32> bswap<u16>(load<u16>(l4 + UDP_LEN));
     const gso = load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE;
     if (l4len < UDP_HLEN || ulen < UDP_HLEN || (!gso && ulen > l4len)) {
       if (vip) S.drop(sb, S.D_BAD_L4_HEADER);
@@ -310,8 +427,8 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       return NO_TX;
     }
   }
-  const sport = <u32>load<u16>(l4);
-  const dport = <u32>load<u16>(l4 + 2);
+  const sport = <u32> load<u16>(l4);
+  const dport = <u32> load<u16>(l4 + 2);
   const vflags = load<u8>(v + VNET_FLAGS);
   const partial = (vflags & VNET_F_NEEDS_CSUM) != 0;
   const verified = partial || (vflags & VNET_F_DATA_VALID) != 0;
@@ -332,6 +449,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       return NO_TX;
     }
     let c = lookupIn(proto, saddr, sport, daddr, dport, now);
+    let inc = foundInc;
     if (c == 0) {
       // tcp_conn_schedule(): only a SYN (without RST) starts a TCP connection.
       if (proto == IPPROTO_TCP && ((tflags & TH_SYN) == 0 || (tflags & TH_RST) != 0)) {
@@ -340,26 +458,42 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       }
       c = newConn(copy, svc, f, ip, proto, sport, dport, ifslot, tci, now, sb);
       if (c == 0) return NO_TX;
+      inc = foundInc;
     }
-    if (proto == IPPROTO_TCP) tcpTransition(c, DIR_INPUT, tflags, now);
-    else atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(TIMEOUT_UDP_SLOT));
-    rewrite(ip, ip + IP_DADDR, l4 + 2, checkAt, proto, load<u32>(c + CONN_DADDR), <u32>load<u16>(c + CONN_DPORT), partial);
-    const dslot = <u32>load<u8>(c + CONN_DEST_IFACE);
+    if (proto == IPPROTO_TCP) tcpTransition(c, inc, DIR_INPUT, tflags, now);
+    else udpRefresh(c, inc, now);
+    rewrite(
+      ip,
+      ip + IP_DADDR,
+      l4 + 2,
+      checkAt,
+      proto,
+      load<u32>(c + CONN_DADDR),
+      <u32> load<u16>(c + CONN_DPORT),
+      partial,
+    );
+    const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
     copyMac(f, c + CONN_DMAC);
     copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
-    const sid = <u32>load<u16>(c + CONN_SVC_ID);
-    const did = <u32>load<u16>(c + CONN_DEST_ID);
+    const sid = <u32> load<u16>(c + CONN_SVC_ID);
+    const did = <u32> load<u16>(c + CONN_DEST_ID);
+    outVlan = <u32> load<u16>(c + CONN_DVLAN);
+    if (!stillLive(c, inc)) {
+      // Reused while we read it: what we forwarded with may be another's.
+      S.drop(sb, S.D_NO_CONN);
+      return NO_TX;
+    }
     S.svcStat(sb, sid, S.S_INPKTS, 1);
     S.svcStat(sb, sid, S.S_INBYTES, tot);
     S.destStat(sb, did, S.S_INPKTS, 1);
     S.destStat(sb, did, S.S_INBYTES, tot);
-    outVlan = <u32>load<u16>(c + CONN_DVLAN);
     outType = ETHERTYPE_IPV4;
-    return <i32>dslot;
+    return <i32> dslot;
   }
 
   // Real server -> client: the out direction, only for known connections.
   const c = lookupOut(proto, saddr, sport, daddr, dport, now);
+  const inc = foundInc;
   if (c == 0) {
     S.count(sb, S.G_IGNORED, 1);
     return NO_TX;
@@ -368,21 +502,25 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.drop(sb, S.D_BAD_L4_CHECKSUM);
     return NO_TX;
   }
-  if (proto == IPPROTO_TCP) tcpTransition(c, DIR_OUTPUT, tflags, now);
-  else atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(TIMEOUT_UDP_SLOT));
-  rewrite(ip, ip + IP_SADDR, l4, checkAt, proto, load<u32>(c + CONN_VADDR), <u32>load<u16>(c + CONN_VPORT), partial);
-  const cslot = <u32>load<u8>(c + CONN_CIFACE);
+  if (proto == IPPROTO_TCP) tcpTransition(c, inc, DIR_OUTPUT, tflags, now);
+  else udpRefresh(c, inc, now);
+  rewrite(ip, ip + IP_SADDR, l4, checkAt, proto, load<u32>(c + CONN_VADDR), <u32> load<u16>(c + CONN_VPORT), partial);
+  const cslot = <u32> load<u8>(c + CONN_CIFACE);
   copyMac(f, c + CONN_CMAC);
   copyMac(f + ETH_SRC, ifaceAddr(cslot) + IFACE_MAC);
-  const sid = <u32>load<u16>(c + CONN_SVC_ID);
-  const did = <u32>load<u16>(c + CONN_DEST_ID);
+  const sid = <u32> load<u16>(c + CONN_SVC_ID);
+  const did = <u32> load<u16>(c + CONN_DEST_ID);
+  outVlan = <u32> load<u16>(c + CONN_CVLAN);
+  if (!stillLive(c, inc)) {
+    S.drop(sb, S.D_NO_CONN);
+    return NO_TX;
+  }
   S.svcStat(sb, sid, S.S_OUTPKTS, 1);
   S.svcStat(sb, sid, S.S_OUTBYTES, tot);
   S.destStat(sb, did, S.S_OUTPKTS, 1);
   S.destStat(sb, did, S.S_OUTBYTES, tot);
-  outVlan = <u32>load<u16>(c + CONN_CVLAN);
   outType = ETHERTYPE_IPV4;
-  return <i32>cslot;
+  return <i32> cslot;
 }
 
 // struct msghdr / mmsghdr field offsets (x86_64).
@@ -410,17 +548,17 @@ export function ioInit(worker: u32): void {
   for (let i: u32 = 0; i < BATCH; i++) {
     const h = io + IO_RX_HDRS + i * MMSGHDR_SIZE;
     const iov = io + IO_RX_IOV + i * IOVEC_SIZE;
-    store<u64>(iov, mem + <u64>(io + IO_SLOTS + i * SLOT_SIZE + SLOT_HEADROOM));
-    store<u64>(iov + 8, <u64>(SLOT_SIZE - SLOT_HEADROOM));
-    store<u64>(h + MH_NAME, mem + <u64>(io + IO_RX_NAME + i * NAME_SIZE));
-    store<u64>(h + MH_IOV, mem + <u64>iov);
+    store<u64>(iov, mem + <u64> (io + IO_SLOTS + i * SLOT_SIZE + SLOT_HEADROOM));
+    store<u64>(iov + 8, <u64> (SLOT_SIZE - SLOT_HEADROOM));
+    store<u64>(h + MH_NAME, mem + <u64> (io + IO_RX_NAME + i * NAME_SIZE));
+    store<u64>(h + MH_IOV, mem + <u64> iov);
     store<u64>(h + MH_IOVLEN, 1);
-    store<u64>(h + MH_CONTROL, mem + <u64>(io + IO_RX_CMSG + i * CMSG_SIZE));
+    store<u64>(h + MH_CONTROL, mem + <u64> (io + IO_RX_CMSG + i * CMSG_SIZE));
     rearm(h);
     const t = io + IO_TX_HDRS + i * MMSGHDR_SIZE;
-    store<u64>(t + MH_NAME, mem + <u64>(io + IO_TX_NAME + i * NAME_SIZE));
+    store<u64>(t + MH_NAME, mem + <u64> (io + IO_TX_NAME + i * NAME_SIZE));
     store<u32>(t + MH_NAMELEN, 20);
-    store<u64>(t + MH_IOV, mem + <u64>(io + IO_TX_IOV + i * IOVEC_SIZE));
+    store<u64>(t + MH_IOV, mem + <u64> (io + IO_TX_IOV + i * IOVEC_SIZE));
     store<u64>(t + MH_IOVLEN, 1);
     store<u64>(t + MH_CONTROL, 0);
     store<u64>(t + MH_CONTROLLEN, 0);
@@ -429,7 +567,7 @@ export function ioInit(worker: u32): void {
 }
 
 // @ts-ignore: decorator
-@inline
+
 function rearm(h: u32): void {
   store<u32>(h + MH_NAMELEN, NAME_SIZE);
   store<u64>(h + MH_CONTROLLEN, CMSG_SIZE);
@@ -439,14 +577,14 @@ function rearm(h: u32): void {
 
 /** The 802.1Q TCI the kernel stripped from this frame (PACKET_AUXDATA), or 0. */
 function rxVlan(h: u32): u32 {
-  const clen = <u32>load<u64>(h + MH_CONTROLLEN);
+  const clen = <u32> load<u64>(h + MH_CONTROLLEN);
   if (clen < 16 + 20) return 0;
-  const cm = <u32>(load<u64>(h + MH_CONTROL) - load<u64>(CTRL + CTRL_MEM_ADDR));
+  const cm = <u32> (load<u64>(h + MH_CONTROL) - load<u64>(CTRL + CTRL_MEM_ADDR));
   if (load<i32>(cm + 8) != SOL_PACKET || load<i32>(cm + 12) != PACKET_AUXDATA) return 0;
   if (!(load<u32>(cm + 16) & TP_STATUS_VLAN_VALID)) return 0;
   // tpacket_auxdata.tp_vlan_tci sits at +16 of the data. A TCI of 0 (a
   // priority-only tag with priority 0) is sent back untagged.
-  return <u32>load<u16>(cm + 16 + 16);
+  return <u32> load<u16>(cm + 16 + 16);
 }
 
 /** Fills tx entry `t` for the frame whose vnet header is at `v`. */
@@ -459,15 +597,15 @@ function emit(io: u32, t: u32, v: u32, flen: u32, slot: u32, vlan: u32, etype: u
     memory.copy(v - 4, v, VNET_HDR_LEN + 12);
     start = v - 4;
     store<u16>(start + VNET_HDR_LEN + 12, 0x0081);
-    store<u16>(start + VNET_HDR_LEN + 14, bswap<u16>(<u16>(vlan & 0xffff)));
+    store<u16>(start + VNET_HDR_LEN + 14, bswap<u16>(<u16> (vlan & 0xffff)));
     len += 4;
     if (load<u8>(start + VNET_FLAGS) & VNET_F_NEEDS_CSUM) {
       store<u16>(start + VNET_CSUM_START, load<u16>(start + VNET_CSUM_START) + 4);
     }
   }
   const iov = io + IO_TX_IOV + t * IOVEC_SIZE;
-  store<u64>(iov, mem + <u64>start);
-  store<u64>(iov + 8, <u64>len);
+  store<u64>(iov, mem + <u64> start);
+  store<u64>(iov + 8, <u64> len);
   const nm = io + IO_TX_NAME + t * NAME_SIZE;
   store<u16>(nm, 17); // AF_PACKET
   store<u16>(nm + 2, etype);
@@ -517,16 +655,16 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
       if (ifslot < 0) {
         S.count(sb, S.G_IGNORED, 1);
       } else if (et == ETHERTYPE_IPV4) {
-        outSlot = handleIpv4(f, flen, v, <u32>ifslot, copy, sb, vlan, now);
+        outSlot = handleIpv4(f, flen, v, <u32> ifslot, copy, sb, vlan, now);
       } else if (et == ETHERTYPE_ARP) {
-        outSlot = handleArp(f, flen, <u32>ifslot, copy, sb, vlan);
+        outSlot = handleArp(f, flen, <u32> ifslot, copy, sb, vlan);
       } else {
         // IPv6, in-band VLAN tags (not stripped by the kernel) and other
         // EtherTypes are left to the kernel in this build.
         S.count(sb, S.G_IGNORED, 1);
       }
       if (outSlot >= 0) {
-        emit(io, tx, v, flen, <u32>outSlot, outVlan, outType);
+        emit(io, tx, v, flen, <u32> outSlot, outVlan, outType);
         S.count(sb, S.G_TX_FRAMES, 1);
         S.count(sb, S.G_TX_BYTES, flen);
         tx++;

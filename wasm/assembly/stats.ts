@@ -1,14 +1,7 @@
 // Per-worker counters. Each worker writes only its own slot with plain
 // stores (no shared cache lines on the packet path); the supervisor sums the
 // slots of all workers when it lists or exports them.
-import {
-  STAT_DEST_SIZE,
-  STAT_SVC_SIZE,
-  STATS,
-  STATS_DEST,
-  STATS_STRIDE,
-  STATS_SVC,
-} from "./layout";
+import { STAT_DEST_SIZE, STAT_SVC_SIZE, STATS, STATS_DEST, STATS_STRIDE, STATS_SVC } from "./layout";
 
 // Global counter indexes (u64 each).
 export const G_RX_FRAMES: u32 = 0;
@@ -53,20 +46,20 @@ export const DROP_REASON_NAMES =
   "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,ttl_expired,bad_arp,no_service";
 
 // @ts-ignore: decorator
-@inline
+
 export function statsBase(worker: u32): u32 {
   return STATS + worker * STATS_STRIDE;
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function count(sb: u32, idx: u32, n: u64): void {
   const p = sb + (idx << 3);
   store<u64>(p, load<u64>(p) + n);
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function drop(sb: u32, reason: u32): void {
   count(sb, DROP_BASE + reason, 1);
 }
@@ -79,14 +72,14 @@ export const S_INBYTES: u32 = 24;
 export const S_OUTBYTES: u32 = 32;
 
 // @ts-ignore: decorator
-@inline
+
 export function svcStat(sb: u32, svcId: u32, field: u32, n: u64): void {
   const p = sb + STATS_SVC + svcId * STAT_SVC_SIZE + field;
   store<u64>(p, load<u64>(p) + n);
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function destStat(sb: u32, destId: u32, field: u32, n: u64): void {
   const p = sb + STATS_DEST + destId * STAT_DEST_SIZE + field;
   store<u64>(p, load<u64>(p) + n);

@@ -3,7 +3,7 @@
 // out-key (proto, daddr, dport, caddr, cport) from the real server side.
 
 // @ts-ignore: decorator
-@inline
+
 function mix(h: u32): u32 {
   // murmur3 finalizer: cheap and spreads low-entropy addresses well.
   h ^= h >> 16;
@@ -15,7 +15,7 @@ function mix(h: u32): u32 {
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function hashKey(proto: u32, a1: u32, p1: u32, a2: u32, p2: u32): u32 {
   let h = mix(a1 ^ 0x9e3779b9);
   h = mix(h ^ a2 ^ ((p1 << 16) | p2));

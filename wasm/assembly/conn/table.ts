@@ -11,7 +11,12 @@
 //
 // Expired records are reclaimed either by the supervisor's sweep or by an
 // insert that finds them in its window; whoever wins the LIVE→BUSY CAS
-// does the ActiveConn/InActConn accounting, exactly once.
+// marks the state word DEAD (one CAS, so a state change racing with it
+// either lands before and is accounted for, or fails) and takes the record
+// out of ActiveConn/InActConn, exactly once. A worker that found a record
+// remembers its incarnation (foundInc): its state change is a CAS on the
+// (incarnation, state) pair and fails if the record was reused meanwhile,
+// and it re-checks the incarnation after reading the fields it forwards with.
 import {
   CONN_CADDR,
   CONN_CPORT,
@@ -19,6 +24,7 @@ import {
   CONN_DEST_ID,
   CONN_DPORT,
   CONN_EXPIRES,
+  CONN_F_DEAD,
   CONN_F_INACTIVE,
   CONN_INC,
   CONN_PROTO,
@@ -44,31 +50,37 @@ import {
 import { hashKey } from "./key";
 
 // @ts-ignore: decorator
-@inline
+
 export function connBase(): u32 {
   return load<u32>(CTRL + CTRL_CONN_BASE);
 }
+
 // @ts-ignore: decorator
-@inline
+
 export function connMask(): u32 {
   return load<u32>(CTRL + CTRL_CONN_CAP) - 1;
 }
+
 // @ts-ignore: decorator
-@inline
+
 function ridxBase(): u32 {
   return load<u32>(CTRL + CTRL_RIDX_BASE);
 }
+
 // @ts-ignore: decorator
-@inline
+
 function ridxMask(): u32 {
   return (load<u32>(CTRL + CTRL_CONN_CAP) << 1) - 1;
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function connAt(idx: u32): u32 {
   return connBase() + idx * CONN_SIZE;
 }
+
+/** Incarnation of the record the last lookup (or claim) returned. */
+export let foundInc: u32 = 0;
 
 /** Finds a live, unexpired connection by its in-key; returns its address or 0. */
 export function lookupIn(proto: u32, caddr: u32, cport: u32, vaddr: u32, vport: u32, now: u64): u32 {
@@ -80,11 +92,15 @@ export function lookupIn(proto: u32, caddr: u32, cport: u32, vaddr: u32, vport: 
     const st = atomic.load<u32>(c + CONN_SLOT);
     if (st == SLOT_EMPTY) return 0; // never used: the key was never inserted past here
     if (st != SLOT_LIVE) continue;
+    const inc = atomic.load<u32>(c + CONN_INC);
     if (
       load<u32>(c + CONN_CADDR) == caddr && load<u32>(c + CONN_VADDR) == vaddr &&
-      load<u16>(c + CONN_CPORT) == <u16>cport && load<u16>(c + CONN_VPORT) == <u16>vport &&
-      load<u8>(c + CONN_PROTO) == <u8>proto && load<u64>(c + CONN_EXPIRES) > now
-    ) return c;
+      load<u16>(c + CONN_CPORT) == <u16> cport && load<u16>(c + CONN_VPORT) == <u16> vport &&
+      load<u8>(c + CONN_PROTO) == <u8> proto && load<u64>(c + CONN_EXPIRES) > now
+    ) {
+      foundInc = inc;
+      return c;
+    }
   }
   return 0;
 }
@@ -98,34 +114,58 @@ export function lookupOut(proto: u32, daddr: u32, dport: u32, caddr: u32, cport:
   for (let n: u32 = 0; n < PROBE; n++, i++) {
     const e = atomic.load<u64>(rb + ((i & mask) << 3));
     if (e == 0) return 0;
-    const c = base + (<u32>e - 1) * CONN_SIZE;
+    const c = base + (<u32> e - 1) * CONN_SIZE;
     if (atomic.load<u32>(c + CONN_SLOT) != SLOT_LIVE) continue;
-    if (load<u32>(c + CONN_INC) != <u32>(e >> 32)) continue;
+    if (atomic.load<u32>(c + CONN_INC) != <u32> (e >> 32)) continue;
     if (
       load<u32>(c + CONN_DADDR) == daddr && load<u32>(c + CONN_CADDR) == caddr &&
-      load<u16>(c + CONN_DPORT) == <u16>dport && load<u16>(c + CONN_CPORT) == <u16>cport &&
-      load<u8>(c + CONN_PROTO) == <u8>proto && load<u64>(c + CONN_EXPIRES) > now
-    ) return c;
+      load<u16>(c + CONN_DPORT) == <u16> dport && load<u16>(c + CONN_CPORT) == <u16> cport &&
+      load<u8>(c + CONN_PROTO) == <u8> proto && load<u64>(c + CONN_EXPIRES) > now
+    ) {
+      foundInc = <u32> (e >> 32);
+      return c;
+    }
   }
   return 0;
 }
 
-/** ip_vs_unbind_dest(): takes a dying connection out of its dest's counters. */
+/** True while `c` is still the live record of incarnation `inc`. */
 // @ts-ignore: decorator
-@inline
-function unbindDest(c: u32): void {
-  const ds = DSTATE + <u32>load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE;
-  if (atomic.load<u32>(c + CONN_SF) & (CONN_F_INACTIVE << 8)) {
+
+export function stillLive(c: u32, inc: u32): bool {
+  return atomic.load<u32>(c + CONN_SLOT) == SLOT_LIVE && atomic.load<u32>(c + CONN_INC) == inc;
+}
+
+/** ip_vs_unbind_dest(): takes a connection with state word `sf` out of its dest's counters. */
+// @ts-ignore: decorator
+
+function unbindDest(c: u32, sf: u32): void {
+  const ds = DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE;
+  if (sf & (CONN_F_INACTIVE << 8)) {
     atomic.sub<i32>(ds + DSTATE_INACT, 1);
   } else {
     atomic.sub<i32>(ds + DSTATE_ACTIVE, 1);
   }
 }
 
+/** Marks a record we hold BUSY as DEAD and unbinds it, from its final state word. */
+function reclaim(c: u32): void {
+  while (true) {
+    const v = atomic.load<u64>(c + CONN_INC);
+    const sf = <u32> (v >> 32);
+    if (sf & (CONN_F_DEAD << 8)) return; // already accounted for
+    const dead = (<u64> (sf | (CONN_F_DEAD << 8)) << 32) | (v & 0xffffffff);
+    if (atomic.cmpxchg<u64>(c + CONN_INC, v, dead) == v) {
+      unbindDest(c, sf);
+      return;
+    }
+  }
+}
+
 /**
  * Claims a slot for a new connection in the in-key's window and marks it
- * BUSY; the caller fills it and calls publish(). Returns 0 when the window
- * is full of live connections.
+ * BUSY with a new incarnation (in foundInc); the caller fills it and calls
+ * publish(). Returns 0 when the window is full of live connections.
  */
 export function claim(proto: u32, caddr: u32, cport: u32, vaddr: u32, vport: u32, now: u64): u32 {
   const mask = connMask();
@@ -134,50 +174,56 @@ export function claim(proto: u32, caddr: u32, cport: u32, vaddr: u32, vport: u32
   for (let n: u32 = 0; n < PROBE; n++, i++) {
     const c = base + (i & mask) * CONN_SIZE;
     const st = atomic.load<u32>(c + CONN_SLOT);
+    let got = false;
     if (st == SLOT_EMPTY || st == SLOT_DEAD) {
-      if (atomic.cmpxchg<u32>(c + CONN_SLOT, st, SLOT_BUSY) == st) return c;
+      got = atomic.cmpxchg<u32>(c + CONN_SLOT, st, SLOT_BUSY) == st;
     } else if (st == SLOT_LIVE && load<u64>(c + CONN_EXPIRES) <= now) {
-      if (atomic.cmpxchg<u32>(c + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) == SLOT_LIVE) {
-        unbindDest(c);
-        return c;
-      }
+      got = atomic.cmpxchg<u32>(c + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) == SLOT_LIVE;
+      if (got) reclaim(c);
+    }
+    if (got) {
+      // New incarnation first, before any field changes: a worker still
+      // holding the old one sees the change and drops what it read.
+      const inc = atomic.load<u32>(c + CONN_INC) + 1;
+      atomic.store<u64>(c + CONN_INC, (<u64> (CONN_F_DEAD << 8) << 32) | <u64> inc);
+      foundInc = inc;
+      return c;
     }
   }
   return 0;
 }
 
 /**
- * Makes a filled BUSY record visible: bumps its incarnation, links its
- * out-key into the reverse index and stores LIVE. The dest's InActConn was
- * already counted by the caller (new connections start inactive, as with
- * IP_VS_CONN_F_INACTIVE in __ip_vs_update_dest). Returns false when the
- * reverse index window is full; the record is then released again.
+ * Makes a filled BUSY record visible: links its out-key into the reverse
+ * index and stores LIVE. The dest's InActConn was already counted by the
+ * caller (new connections start inactive, as with IP_VS_CONN_F_INACTIVE in
+ * __ip_vs_update_dest). Returns false when the reverse index window is
+ * full; the record is then released again.
  */
 export function publish(c: u32, now: u64): bool {
-  const inc = load<u32>(c + CONN_INC) + 1;
-  store<u32>(c + CONN_INC, inc);
+  const inc = atomic.load<u32>(c + CONN_INC);
   const idx = (c - connBase()) / CONN_SIZE;
-  const entry: u64 = (<u64>inc << 32) | <u64>(idx + 1);
-  const proto = <u32>load<u8>(c + CONN_PROTO);
+  const entry: u64 = (<u64> inc << 32) | <u64> (idx + 1);
+  const proto = <u32> load<u8>(c + CONN_PROTO);
   const mask = ridxMask();
   const rb = ridxBase();
   const base = connBase();
   let i = hashKey(
     proto,
     load<u32>(c + CONN_DADDR),
-    <u32>load<u16>(c + CONN_DPORT),
+    <u32> load<u16>(c + CONN_DPORT),
     load<u32>(c + CONN_CADDR),
-    <u32>load<u16>(c + CONN_CPORT),
+    <u32> load<u16>(c + CONN_CPORT),
   );
   for (let n: u32 = 0; n < PROBE; n++, i++) {
     const p = rb + ((i & mask) << 3);
     const e = atomic.load<u64>(p);
     let free = e == 0;
     if (!free) {
-      const o = base + (<u32>e - 1) * CONN_SIZE;
+      const o = base + (<u32> e - 1) * CONN_SIZE;
       const st = atomic.load<u32>(o + CONN_SLOT);
       free = o == c || st == SLOT_DEAD || st == SLOT_EMPTY ||
-        load<u32>(o + CONN_INC) != <u32>(e >> 32) ||
+        atomic.load<u32>(o + CONN_INC) != <u32> (e >> 32) ||
         (st == SLOT_LIVE && load<u64>(o + CONN_EXPIRES) <= now);
     }
     if (free && atomic.cmpxchg<u64>(p, e, entry) == e) {
@@ -185,7 +231,7 @@ export function publish(c: u32, now: u64): bool {
       return true;
     }
   }
-  unbindDest(c);
+  reclaim(c);
   atomic.store<u32>(c + CONN_SLOT, SLOT_DEAD);
   return false;
 }
@@ -205,7 +251,7 @@ export function expireSweep(first: u32, count: u32, now: u64): u32 {
     if (atomic.load<u32>(c + CONN_SLOT) != SLOT_LIVE) continue;
     if (load<u64>(c + CONN_EXPIRES) > now) continue;
     if (atomic.cmpxchg<u32>(c + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) == SLOT_LIVE) {
-      unbindDest(c);
+      reclaim(c);
       atomic.store<u32>(c + CONN_SLOT, SLOT_DEAD);
       expired++;
     }

@@ -11,14 +11,14 @@ export const ETHERTYPE_ARP: u16 = 0x0608; // 0x0806
 export const ETHERTYPE_VLAN: u16 = 0x0081; // 0x8100
 
 // @ts-ignore: decorator
-@inline
+
 export function copyMac(dst: u32, src: u32): void {
   store<u32>(dst, load<u32>(src));
   store<u16>(dst + 4, load<u16>(src + 4));
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function swapMacs(f: u32): void {
   const a = load<u32>(f);
   const b = load<u16>(f + 4);

@@ -24,7 +24,7 @@ export const DEFAULT_TIMEOUTS: StaticArray<u32> = [2, 900, 120, 60, 120, 120, 10
 
 /** States counted in ActiveConn (tcp_state_active_table). */
 // @ts-ignore: decorator
-@inline
+
 export function isActive(state: u32): bool {
   return state == S_ESTABLISHED || state == S_SYN_SENT || state == S_SYN_RECV ||
     state == S_SYNACK;
@@ -39,25 +39,145 @@ export const DIR_INPUT_ONLY: u32 = 8; // DR/TUN: replies bypass the director
 // Verbatim from tcp_states[] in ip_vs_proto_tcp.c.
 export const NEXT_STATE: StaticArray<u8> = [
   // INPUT
-  /*syn*/ 3, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3,
-  /*fin*/ 6, 7, 2, 5, 5, 5, 6, 7, 8, 9, 5,
-  /*ack*/ 6, 1, 2, 1, 4, 5, 6, 7, 6, 9, 1,
-  /*rst*/ 6, 6, 6, 3, 6, 6, 6, 6, 8, 9, 3,
+  /*syn*/ 3,
+  1,
+  1,
+  3,
+  3,
+  3,
+  3,
+  3,
+  3,
+  3,
+  3,
+  /*fin*/ 6,
+  7,
+  2,
+  5,
+  5,
+  5,
+  6,
+  7,
+  8,
+  9,
+  5,
+  /*ack*/ 6,
+  1,
+  2,
+  1,
+  4,
+  5,
+  6,
+  7,
+  6,
+  9,
+  1,
+  /*rst*/ 6,
+  6,
+  6,
+  3,
+  6,
+  6,
+  6,
+  6,
+  8,
+  9,
+  3,
   // OUTPUT
-  /*syn*/ 2, 1, 2, 3, 2, 2, 2, 2, 2, 9, 3,
-  /*fin*/ 5, 4, 2, 5, 4, 5, 6, 5, 8, 9, 5,
-  /*ack*/ 1, 1, 2, 1, 4, 5, 6, 7, 8, 1, 1,
-  /*rst*/ 6, 6, 2, 6, 6, 5, 6, 6, 6, 6, 6,
+  /*syn*/ 2,
+  1,
+  2,
+  3,
+  2,
+  2,
+  2,
+  2,
+  2,
+  9,
+  3,
+  /*fin*/ 5,
+  4,
+  2,
+  5,
+  4,
+  5,
+  6,
+  5,
+  8,
+  9,
+  5,
+  /*ack*/ 1,
+  1,
+  2,
+  1,
+  4,
+  5,
+  6,
+  7,
+  8,
+  1,
+  1,
+  /*rst*/ 6,
+  6,
+  2,
+  6,
+  6,
+  5,
+  6,
+  6,
+  6,
+  6,
+  6,
   // INPUT-ONLY
-  /*syn*/ 3, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3,
-  /*fin*/ 6, 4, 2, 5, 4, 5, 6, 7, 8, 9, 5,
-  /*ack*/ 6, 1, 2, 1, 4, 5, 6, 7, 6, 9, 1,
-  /*rst*/ 6, 6, 6, 3, 6, 6, 6, 6, 8, 9, 6,
+  /*syn*/ 3,
+  1,
+  1,
+  3,
+  3,
+  3,
+  3,
+  3,
+  3,
+  3,
+  3,
+  /*fin*/ 6,
+  4,
+  2,
+  5,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  5,
+  /*ack*/ 6,
+  1,
+  2,
+  1,
+  4,
+  5,
+  6,
+  7,
+  6,
+  9,
+  1,
+  /*rst*/ 6,
+  6,
+  6,
+  3,
+  6,
+  6,
+  6,
+  6,
+  8,
+  9,
+  6,
 ];
 
 /** tcp_state_idx(): rst > syn > fin > ack; -1 when none is set. */
 // @ts-ignore: decorator
-@inline
+
 export function flagIndex(flags: u32): i32 {
   if (flags & 0x04) return 3;
   if (flags & 0x02) return 0;
@@ -68,10 +188,10 @@ export function flagIndex(flags: u32): i32 {
 
 /** Next state for a segment with `flags` seen in direction `dir`. */
 // @ts-ignore: decorator
-@inline
+
 export function nextState(state: u32, dir: u32, flags: u32): u32 {
   const idx = flagIndex(flags);
   // set_tcp_state(): a segment with none of the four flags moves to CLOSE.
   if (idx < 0) return S_CLOSE;
-  return unchecked(NEXT_STATE[(dir + <u32>idx) * S_COUNT + state]);
+  return unchecked(NEXT_STATE[(dir + <u32> idx) * S_COUNT + state]);
 }

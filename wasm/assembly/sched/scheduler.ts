@@ -4,15 +4,7 @@
 // moved with compare-and-swap, so workers never take a lock: a worker that
 // loses the race recomputes from the winner's state, which yields exactly
 // the sequence the kernel produces under its sched_lock.
-import {
-  DEST_FLAGS,
-  DEST_F_AVAILABLE,
-  DEST_WEIGHT,
-  DSTATE,
-  DSTATE_FLAGS,
-  DSTATE_SIZE,
-  DEST_ID,
-} from "../layout";
+import { DEST_F_AVAILABLE, DEST_FLAGS, DEST_ID, DEST_WEIGHT, DSTATE, DSTATE_FLAGS, DSTATE_SIZE } from "../layout";
 import { rrSchedule } from "./rr";
 import { wrrSchedule } from "./wrr";
 
@@ -28,15 +20,15 @@ export const DEST_OVERLOAD: u32 = 1; // IP_VS_DEST_F_OVERLOAD in DSTATE_FLAGS
  * set (thresholds) or its next hop not resolved yet.
  */
 // @ts-ignore: decorator
-@inline
+
 export function blocked(d: u32): bool {
   if (!(load<u8>(d + DEST_FLAGS) & DEST_F_AVAILABLE)) return true;
-  const ds = DSTATE + <u32>load<u16>(d + DEST_ID) * DSTATE_SIZE;
+  const ds = DSTATE + <u32> load<u16>(d + DEST_ID) * DSTATE_SIZE;
   return (atomic.load<u32>(ds + DSTATE_FLAGS) & DEST_OVERLOAD) != 0;
 }
 
 // @ts-ignore: decorator
-@inline
+
 export function weightOf(d: u32): i32 {
   return load<i32>(d + DEST_WEIGHT);
 }

@@ -14,9 +14,9 @@ export function wrrSchedule(svc: u32, svcId: u32, dests: u32, n: u32): u32 {
   if (mw <= 0 || n == 0) return 0; // err_noavail
   for (let attempt = 0; attempt < 64; attempt++) {
     const old = atomic.load<u64>(sp);
-    let cl = <i32>(<u32>old) - 1;
-    let cw = <i32>(old >> 32);
-    if (cl >= <i32>n) cl = -1;
+    let cl = <i32> (<u32> old) - 1;
+    let cw = <i32> (old >> 32);
+    if (cl >= <i32> n) cl = -1;
     if (cw > mw || cw <= 0) cw = mw;
     const last = cl;
     let stop: i32 = -2; // no stop dest yet
@@ -26,8 +26,8 @@ export function wrrSchedule(svc: u32, svcId: u32, dests: u32, n: u32): u32 {
     let found: i32 = -1;
     let over = false;
     while (true) {
-      for (d = d + 1; d < <i32>n; d++) {
-        const p = dests + <u32>d * DEST_SIZE;
+      for (d = d + 1; d < <i32> n; d++) {
+        const p = dests + <u32> d * DEST_SIZE;
         if (!blocked(p) && weightOf(p) >= cw) {
           found = d;
           break;
@@ -52,9 +52,9 @@ export function wrrSchedule(svc: u32, svcId: u32, dests: u32, n: u32): u32 {
       if (lastPass && restarted && last != -1) stop = last;
     }
     const pos = found >= 0 ? found : d;
-    const next: u64 = (<u64><u32>cw << 32) | <u64>(<u32>(pos + 1));
+    const next: u64 = (<u64> <u32> cw << 32) | <u64> (<u32> (pos + 1));
     if (atomic.cmpxchg<u64>(sp, old, next) == old) {
-      return found >= 0 ? dests + <u32>found * DEST_SIZE : 0;
+      return found >= 0 ? dests + <u32> found * DEST_SIZE : 0;
     }
   }
   return 0;

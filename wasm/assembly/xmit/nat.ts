@@ -24,13 +24,13 @@ export function rewrite(
   partial: bool,
 ): void {
   const oldAddr = load<u32>(ap);
-  const oldPort = <u32>load<u16>(pp);
+  const oldPort = <u32> load<u16>(pp);
   store<u32>(ap, addr);
-  store<u16>(pp, <u16>port);
-  store<u16>(ip + IP_CHECK, <u16>update32(<u32>load<u16>(ip + IP_CHECK), oldAddr, addr));
-  const check = <u32>load<u16>(cp);
+  store<u16>(pp, <u16> port);
+  store<u16>(ip + IP_CHECK, <u16> update32(<u32> load<u16>(ip + IP_CHECK), oldAddr, addr));
+  const check = <u32> load<u16>(cp);
   if (partial) {
-    store<u16>(cp, <u16>updatePartial32(check, oldAddr, addr));
+    store<u16>(cp, <u16> updatePartial32(check, oldAddr, addr));
     return;
   }
   // RFC 768: a UDP checksum of 0 means "none" and stays 0.
@@ -39,5 +39,5 @@ export function rewrite(
   c = update16(c, oldPort, port);
   // A computed UDP checksum of 0 is sent as all ones (RFC 768).
   if (proto == IPPROTO_UDP && c == 0) c = 0xffff;
-  store<u16>(cp, <u16>c);
+  store<u16>(cp, <u16> c);
 }
