@@ -75,6 +75,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "e2e: lvsd answers ARP and ICMP echo for the VIP",
+  ...E2E,
+  fn: () =>
+    withDirector({}, async (d) => {
+      const r = await d.lab.exec(d.lab.ns.client, [
+        "python3",
+        new URL("./ping.py", import.meta.url).pathname,
+        VIP,
+        "5",
+      ]);
+      strictEqual(r.stdout.trim(), "replies 5/5", r.stderr);
+      const neigh = await d.lab.exec(d.lab.ns.client, ["ip", "neigh", "show", VIP]);
+      ok(neigh.stdout.includes(await d.lab.mac(d.lab.ns.director, "ext0")), neigh.stdout);
+      const st = await d.status();
+      ok(counter(st, "echo_replies") >= 5, st);
+      ok(counter(st, "arp_replies") >= 1, st);
+    }),
+});
+
+Deno.test({
   name: "e2e: 50 concurrent clients, 500 connections, no failures",
   ...E2E,
   fn: () =>

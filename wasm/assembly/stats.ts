@@ -37,13 +37,12 @@ export const D_CONN_TABLE_FULL: u32 = 10;
 export const D_ICMP_UNSUPPORTED: u32 = 11;
 export const D_PROTO_UNSUPPORTED: u32 = 12;
 export const D_OVERSIZE: u32 = 13;
-export const D_TTL_EXPIRED: u32 = 14;
-export const D_BAD_ARP: u32 = 15;
-export const D_NO_SERVICE: u32 = 16;
-export const D_COUNT: u32 = 17;
+export const D_BAD_ARP: u32 = 14;
+export const D_NO_SERVICE: u32 = 15;
+export const D_COUNT: u32 = 16;
 
 export const DROP_REASON_NAMES =
-  "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,ttl_expired,bad_arp,no_service";
+  "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,bad_arp,no_service";
 
 // @ts-ignore: decorator
 
