@@ -293,7 +293,7 @@ export function lvsdNat(c: VariantContext): Variant {
             NFT,
             "delete",
             "table",
-            "inet",
+            "netdev",
             "lvsd",
           ]);
           if (attempt === 2) throw e;

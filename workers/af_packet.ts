@@ -89,6 +89,7 @@ const PACKET_AUXDATA = 8;
 const PACKET_VNET_HDR = 15;
 const PACKET_FANOUT = 18;
 const PACKET_IGNORE_OUTGOING = 23;
+const PACKET_QDISC_BYPASS = 20;
 const PACKET_FANOUT_HASH = 0;
 // Linux >= 6.2 (older kernels ignore the bit). A fanout member is fed by the
 // group's hook, not its own, so PACKET_IGNORE_OUTGOING on the socket alone
@@ -431,6 +432,10 @@ function openSocket(iface: AfPacketInterface): number {
     set(SOL_PACKET, PACKET_VNET_HDR, "PACKET_VNET_HDR");
     set(SOL_PACKET, PACKET_AUXDATA, "PACKET_AUXDATA");
     set(SOL_PACKET, PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING");
+    // Frames lvsd sends skip the qdisc layer (as pktgen does): the director
+    // forwards, it does not shape, and the qdisc lock and enqueue/dequeue
+    // are a measurable part of the per-frame send cost.
+    set(SOL_PACKET, PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS");
     // The FORCE variants ignore net.core.[rw]mem_max but need CAP_NET_ADMIN.
     if (
       setsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER_BYTES) < 0

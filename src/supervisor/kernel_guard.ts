@@ -7,15 +7,19 @@
  * unreachable; with forwarding on it would forward the real servers'
  * un-NATed replies. lvsd therefore (1) never puts VIPs on the kernel (it
  * answers ARP and ICMP echo for them itself; a VIP that is a host address
- * is a config error) and (2) installs an nftables table `inet lvsd` whose
- * prerouting hook (priority raw, after packet taps have seen the frame)
- * drops frames to VIPs and NAT replies from dests that are not addressed to
- * the director itself. The table is removed on stop, and a stale one from a
- * killed lvsd is replaced at start.
+ * is a config error) and (2) installs an nftables table `netdev lvsd` with
+ * an ingress hook on each data-plane interface that drops frames to VIPs and
+ * NAT replies from dests that are not addressed to the director itself. The
+ * ingress hook runs after the packet taps (lvsd's AF_PACKET sockets have the
+ * frame by then) and before the IP layer, so the kernel spends nothing more
+ * on a frame lvsd handles. The table is removed on stop, and a stale one
+ * from a killed lvsd is replaced at start.
  */
 
 /** What the guard drops. */
 export interface GuardSpec {
+  /** Data-plane interfaces (one ingress chain each). */
+  interfaces: string[];
   vips: string[];
   /** NAT dests whose replies lvsd rewrites: proto, address, port. */
   dests: { proto: "tcp" | "udp"; addr: string; port: number }[];
@@ -37,36 +41,41 @@ async function nft(args: string[], stdin?: string): Promise<{ ok: boolean; err: 
 
 /** The nft script for a spec (exported for tests). */
 export function guardScript(spec: GuardSpec): string {
-  const lines = [
-    `table inet ${TABLE} {`,
-    "  chain prerouting {",
-    "    type filter hook prerouting priority raw; policy accept;",
-  ];
+  const rules: string[] = [];
   if (spec.vips.length) {
-    lines.push(`    ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
+    rules.push(`ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
   }
   for (const proto of ["tcp", "udp"] as const) {
     const ds = spec.dests.filter((d) => d.proto === proto);
     if (ds.length) {
-      lines.push(
-        `    fib daddr type != local ip saddr . ${proto} sport { ${
+      rules.push(
+        `fib daddr type != local ip saddr . ${proto} sport { ${
           ds.map((d) => `${d.addr} . ${d.port}`).join(", ")
         } } counter drop comment "NAT replies: lvsd rewrites"`,
       );
     }
   }
-  lines.push("  }", "}");
+  const lines = [`table netdev ${TABLE} {`];
+  spec.interfaces.forEach((dev, i) => {
+    lines.push(
+      `  chain in${i} {`,
+      `    type filter hook ingress device ${JSON.stringify(dev)} priority -500; policy accept;`,
+    );
+    for (const r of rules) lines.push(`    ${r}`);
+    lines.push("  }");
+  });
+  lines.push("}");
   return lines.join("\n") + "\n";
 }
 
 /** Installs (or replaces) the guard table. */
 export async function installGuard(spec: GuardSpec): Promise<void> {
-  await nft(["delete", "table", "inet", TABLE]); // a stale table from a killed lvsd
+  await nft(["delete", "table", "netdev", TABLE]); // a stale table from a killed lvsd
   const r = await nft(["-f", "-"], guardScript(spec));
   if (!r.ok) throw new Error(`Cannot install the nftables kernel guard: ${r.err}`);
 }
 
 /** Removes the guard table (idempotent). */
 export async function removeGuard(): Promise<void> {
-  await nft(["delete", "table", "inet", TABLE]);
+  await nft(["delete", "table", "netdev", TABLE]);
 }

@@ -86,6 +86,7 @@ export class Supervisor {
     try {
       if (config.kernelGuard === "nftables") {
         await installGuard({
+          interfaces: config.interfaces.map((i) => i.name),
           vips: [...new Set(config.services.map((s) => s.vip))],
           dests: config.services.flatMap((s) =>
             s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))

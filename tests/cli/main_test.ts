@@ -106,7 +106,7 @@ Deno.test({
   fn: () =>
     withDirector({}, async (d) => {
       const during = await d.lab.exec(d.lab.ns.director, ["nft", "list", "tables"]);
-      ok(during.stdout.includes("table inet lvsd"), during.stdout);
+      ok(during.stdout.includes("table netdev lvsd"), during.stdout);
       await d.stop();
       strictEqual(d.lvsd.status ? (await d.lvsd.status).code : 0, 0);
       ok(d.lvsd.stdout.includes("lvsd: stopped"), d.lvsd.stdout);
