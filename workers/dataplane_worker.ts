@@ -20,6 +20,11 @@ export interface WorkerInit {
   ioBase: number;
   /** Offset of the timespec in the I/O region (IO_CLOCK). */
   ioClock: number;
+  /** Offset of this worker's statistics slot and of the counters its PacketIo fills. */
+  statsBase: number;
+  txErrorsIndex: number;
+  txDroppedIndex: number;
+  rxErrorsIndex: number;
   rxHdrs: number;
   txHdrs: number;
   batch: number;
@@ -44,6 +49,10 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
     fanoutGroup: init.fanoutGroup,
   });
   post({ type: "fds", fds: io.fds });
+  const u32 = new Uint32Array(init.memory.buffer);
+  // A restarted worker continues the counts of the one it replaces.
+  const at = [init.txErrorsIndex, init.txDroppedIndex, init.rxErrorsIndex].map((i) => (init.statsBase + i * 8) >> 2);
+  const base = at.map((i) => u32[i]);
   post({ type: "ready" });
   // On a clean stop the worker closes its sockets; if it throws, it leaves
   // them to the supervisor, which closes exactly the fds reported above
@@ -54,6 +63,12 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
     commands: new Int32Array(init.memory.buffer),
     commandIndex: init.commandOffset >> 2,
     clock: new CoarseClock(init.memory, init.ioBase + init.ioClock),
+    report: () => {
+      // Low 32 bits of u64 counters this worker alone writes.
+      u32[at[0]] = base[0] + io.txErrors;
+      u32[at[1]] = base[1] + io.txDropped;
+      u32[at[2]] = base[2] + io.rxErrors;
+    },
   });
   io.close();
   post({ type: "stopped", frames });

@@ -34,6 +34,8 @@ export interface PumpOptions {
    * IO_CLOCK). Without one the loop passes Date.now(), which allocates.
    */
   clock?: { read(): void };
+  /** Called when idle and every 256 batches (e.g. to publish socket error counters). */
+  report?: () => void;
 }
 
 /** Runs until the command word says stop; throws on CMD_CRASH (fault injection). */
@@ -47,6 +49,7 @@ export function pump(io: PacketIo, dp: PumpTarget, o: PumpOptions): number {
     if (cmd === CMD_STOP) break;
     if (cmd === CMD_CRASH) throw new Error(`worker ${o.worker} crashed on request (fault injection)`);
     const n = io.receive(0, o.batch, pollMs);
+    if (n === 0 || (it & 255) === 0) o.report?.();
     if (n === 0) continue;
     frames += n;
     let tx: number;

@@ -125,6 +125,9 @@ const NAMES = [
   "G_CSUM_PARTIAL",
   "G_BATCHES",
   "G_IN_BATCH",
+  "G_TX_ERRORS",
+  "G_TX_DROPPED",
+  "G_RX_ERRORS",
   "SCHED_RR",
   "SCHED_WRR",
 ] as const;

@@ -27,6 +27,9 @@ const GLOBALS = [
   "G_GSO_FRAMES",
   "G_CSUM_PARTIAL",
   "G_BATCHES",
+  "G_TX_ERRORS",
+  "G_TX_DROPPED",
+  "G_RX_ERRORS",
 ];
 
 function sum(state: SharedState, offsetInSlot: number): number {

@@ -6,7 +6,14 @@
 import type { Config } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
-import { interfaceIndex, interfaceMac, interfaceMtu, resolveNeighbour, routeGet } from "../sys/netdev.ts";
+import {
+  interfaceIndex,
+  interfaceMac,
+  interfaceMtu,
+  neighbourTable,
+  resolveNeighbour,
+  routeGet,
+} from "../sys/netdev.ts";
 import { close as closeFd } from "../sys/libc.ts";
 import { installGuard, removeGuard } from "./kernel_guard.ts";
 import { listConnections, listServices, listStats } from "./listing.ts";
@@ -19,6 +26,9 @@ export interface SupervisorOptions {
   statusFile?: string | null;
   log?: (line: string) => void;
 }
+
+/** How long a new worker may take to open its sockets and report ready. */
+const WORKER_READY_MS = 15000;
 
 interface WorkerSlot {
   id: number;
@@ -41,6 +51,8 @@ export class Supervisor {
   #fanoutGroup: number;
   #log: (line: string) => void;
   #stopped = false;
+  #nextHops = new Map<string, { dev: string; hop: string }>();
+  #ticks = 0;
 
   private constructor(
     config: Config,
@@ -105,46 +117,75 @@ export class Supervisor {
     return sup;
   }
 
-  /** Resolves each dest's interface and next-hop MAC; returns true when something changed. */
+  /**
+   * Resolves the interface and next-hop MAC of every dest that has none yet
+   * (each address once, all in parallel); returns true when something changed.
+   */
   async #resolveDests(timeoutMs: number): Promise<boolean> {
+    const pending = this.services.flatMap((s) => s.dests).filter((d) => !d.mac);
+    const addrs = [...new Set(pending.map((d) => d.addr))];
+    const found = await Promise.all(addrs.map((a) => this.#resolveOne(a, timeoutMs)));
     let changed = false;
-    for (const s of this.services) {
-      for (const d of s.dests) {
-        if (d.mac) continue;
-        const r = await this.#resolveOne(d, timeoutMs);
-        if (r) changed = true;
+    addrs.forEach((addr, i) => {
+      const hop = found[i];
+      if (!hop) return;
+      for (const d of pending.filter((d) => d.addr === addr)) {
+        d.ifaceSlot = hop.slot;
+        d.mac = hop.mac;
+        changed = true;
+      }
+    });
+    return changed;
+  }
+
+  async #resolveOne(addr: string, timeoutMs: number): Promise<{ slot: number; mac: Uint8Array } | null> {
+    try {
+      const route = await routeGet(addr);
+      const slot = this.#ifaces.findIndex((i) => i.name === route.dev);
+      if (slot < 0) {
+        this.#log(
+          `lvsd: dest ${addr} is reached through "${route.dev}", which is not a data-plane interface; it gets no connections`,
+        );
+        return null;
+      }
+      const hop = route.gateway ?? addr;
+      const mac = await resolveNeighbour(hop, route.dev, timeoutMs);
+      if (!mac) return null;
+      this.#nextHops.set(addr, { dev: route.dev, hop });
+      return { slot, mac };
+    } catch (e) {
+      this.#log(`lvsd: cannot resolve dest ${addr}: ${(e as Error).message}`);
+      return null;
+    }
+  }
+
+  /**
+   * Follows next-hop MAC changes (a real server replaced, a gateway failed
+   * over) from the kernel's neighbour table; returns true when one changed.
+   */
+  async #refreshNextHops(): Promise<boolean> {
+    const table = await neighbourTable();
+    let changed = false;
+    for (const d of this.services.flatMap((s) => s.dests)) {
+      const nh = this.#nextHops.get(d.addr);
+      if (!d.mac || !nh) continue;
+      const mac = table.get(`${nh.dev}|${nh.hop}`);
+      if (mac && mac.some((b, i) => b !== d.mac![i])) {
+        this.#log(`lvsd: next hop of dest ${d.addr} changed MAC`);
+        d.mac = mac;
+        changed = true;
       }
     }
     return changed;
   }
 
-  async #resolveOne(d: TableDest, timeoutMs: number): Promise<boolean> {
-    try {
-      const route = await routeGet(d.addr);
-      const slot = this.#ifaces.findIndex((i) => i.name === route.dev);
-      if (slot < 0) {
-        this.#log(
-          `lvsd: dest ${d.addr} is reached through "${route.dev}", which is not a data-plane interface; it gets no connections`,
-        );
-        return false;
-      }
-      const mac = await resolveNeighbour(route.gateway ?? d.addr, route.dev, timeoutMs);
-      if (!mac) return false;
-      d.ifaceSlot = slot;
-      d.mac = mac;
-      return true;
-    } catch (e) {
-      this.#log(`lvsd: cannot resolve dest ${d.addr}: ${(e as Error).message}`);
-      return false;
-    }
-  }
-
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     this.state.expire();
-    if (this.services.some((s) => s.dests.some((d) => !d.mac))) {
-      if (await this.#resolveDests(300)) await this.#publisher.publish(this.services);
-    }
+    let changed = false;
+    if (this.services.some((s) => s.dests.some((d) => !d.mac))) changed = await this.#resolveDests(300);
+    if (++this.#ticks % 10 === 0) changed = (await this.#refreshNextHops().catch(() => false)) || changed;
+    if (changed) await this.#publisher.publish(this.services);
     if (this.#opts.statusFile) await this.writeStatus(this.#opts.statusFile);
   }
 
@@ -173,11 +214,19 @@ export class Supervisor {
     this.state.setWorkerCommand(slot.id, 0);
     return new Promise((resolve, reject) => {
       let ready = false;
+      // A worker that never reports ready (stuck loading or opening its
+      // sockets) must not hang the start: fail with a message instead.
+      const timer = setTimeout(() => {
+        if (ready) return;
+        this.#reap(slot);
+        reject(new Error(`Cannot start data-plane worker ${slot.id}: not ready after ${WORKER_READY_MS / 1000} s`));
+      }, WORKER_READY_MS);
       w.onmessage = (e: MessageEvent<WorkerReport>) => {
         const m = e.data;
         if (m.type === "fds") slot.fds = m.fds;
         else if (m.type === "ready") {
           ready = true;
+          clearTimeout(timer);
           resolve();
         } else if (m.type === "stopped") slot.fds = [];
       };
@@ -185,6 +234,7 @@ export class Supervisor {
         e.preventDefault();
         const msg = e.message;
         if (!ready) {
+          clearTimeout(timer);
           this.#reap(slot);
           reject(new Error(`Cannot start data-plane worker ${slot.id}: ${msg}`));
           return;
@@ -204,6 +254,10 @@ export class Supervisor {
         fanoutGroup: this.#fanoutGroup,
         ioBase: this.state.ioBase(slot.id),
         ioClock: l.IO_CLOCK,
+        statsBase: this.state.statsBase(slot.id),
+        txErrorsIndex: l.G_TX_ERRORS,
+        txDroppedIndex: l.G_TX_DROPPED,
+        rxErrorsIndex: l.G_RX_ERRORS,
         rxHdrs: l.IO_RX_HDRS,
         txHdrs: l.IO_TX_HDRS,
         batch: l.BATCH,

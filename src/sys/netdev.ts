@@ -132,6 +132,23 @@ export async function neighbourMac(
 }
 
 /**
+ * Every usable entry of the kernel's IPv4 neighbour table, keyed
+ * `"dev|addr"` (one `ip` call, for periodic refreshes of many dests).
+ */
+export async function neighbourTable(): Promise<Map<string, Uint8Array>> {
+  const entries = await ipJson(
+    ["-4", "neigh", "show"],
+    "Cannot read the neighbour table",
+  ) as { dst?: string; dev?: string; lladdr?: string; state?: string[] }[];
+  const out = new Map<string, Uint8Array>();
+  for (const e of entries) {
+    if (!e.dst || !e.dev || !e.lladdr) continue;
+    if ((e.state ?? []).some((s) => USABLE_STATES.has(s))) out.set(`${e.dev}|${e.dst}`, parseMac(e.lladdr));
+  }
+  return out;
+}
+
+/**
  * The MAC address of on-link neighbour `addr` on `dev`, making the kernel
  * resolve it (ARP or neighbour discovery) if needed: sends one small UDP
  * datagram to `addr` port 9 (discard), again every second, and polls the

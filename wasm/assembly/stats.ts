@@ -19,6 +19,11 @@ export const G_BATCHES: u32 = 10;
 // inside a batch (0 between batches): the supervisor waits for readers of a
 // copy to leave before it rewrites that copy.
 export const G_IN_BATCH: u32 = 11;
+// Written by the worker's PacketIo (JS), not by the WASM: frames the kernel
+// refused on send, frames given up on a full socket buffer, receive errors.
+export const G_TX_ERRORS: u32 = 12;
+export const G_TX_DROPPED: u32 = 13;
+export const G_RX_ERRORS: u32 = 14;
 
 // Drop reasons: counter index = DROP_BASE + reason. Names, in order, are in
 // DROP_REASON_NAMES; the supervisor reads them from there.
