@@ -56,6 +56,7 @@ import {
   errno,
   LibcError,
   MSG_DONTWAIT,
+  packetStatistics,
   pointerAt,
   poll,
   POLLIN,
@@ -164,6 +165,7 @@ export class AfPacketIo implements PacketIo {
   #txErrors = 0;
   #lastTxErrno = 0;
   #rxErrors = 0;
+  #rxDropped = 0;
   #lastRxErrno = 0;
 
   /** Opens and configures one socket per interface; throws a {@link LibcError} naming the interface. */
@@ -257,6 +259,19 @@ export class AfPacketIo implements PacketIo {
   /** The errno of the last refused frame (0 if none). */
   get lastTxErrno(): number {
     return this.#lastTxErrno;
+  }
+
+  /**
+   * Frames the kernel dropped before lvsd read them (socket buffer full:
+   * PACKET_STATISTICS tp_drops), summed over this io's sockets. Reading it
+   * makes one getsockopt per socket: call it now and then, not per batch.
+   */
+  get rxDropped(): number {
+    for (const fd of this.#fds) {
+      const st = packetStatistics(fd);
+      if (st) this.#rxDropped += st.drops;
+    }
+    return this.#rxDropped;
   }
 
   /** Receive errors passed over, e.g. ENETDOWN when an interface goes down. */

@@ -25,6 +25,7 @@ export interface WorkerInit {
   txErrorsIndex: number;
   txDroppedIndex: number;
   rxErrorsIndex: number;
+  rxKernelDropsIndex: number;
   rxHdrs: number;
   txHdrs: number;
   batch: number;
@@ -51,7 +52,9 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
   post({ type: "fds", fds: io.fds });
   const u32 = new Uint32Array(init.memory.buffer);
   // A restarted worker continues the counts of the one it replaces.
-  const at = [init.txErrorsIndex, init.txDroppedIndex, init.rxErrorsIndex].map((i) => (init.statsBase + i * 8) >> 2);
+  const at = [init.txErrorsIndex, init.txDroppedIndex, init.rxErrorsIndex, init.rxKernelDropsIndex].map((i) =>
+    (init.statsBase + i * 8) >> 2
+  );
   const base = at.map((i) => u32[i]);
   post({ type: "ready" });
   // On a clean stop the worker closes its sockets; if it throws, it leaves
@@ -68,6 +71,7 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
       u32[at[0]] = base[0] + io.txErrors;
       u32[at[1]] = base[1] + io.txDropped;
       u32[at[2]] = base[2] + io.rxErrors;
+      u32[at[3]] = base[3] + io.rxDropped;
     },
   });
   io.close();

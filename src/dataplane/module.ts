@@ -13,6 +13,7 @@ export interface DataplaneExports {
   io_init(worker: number): void;
   process(worker: number, n: number, now: number): number;
   expire_sweep(first: number, count: number, now: number): number;
+  svc_hash_build(copy: number, n: number): void;
   conn_lookup_in(proto: number, caddr: number, cport: number, vaddr: number, vport: number, now: number): number;
   conn_lookup_out(proto: number, daddr: number, dport: number, caddr: number, cport: number, now: number): number;
   sched_pick(copy: number, svcIndex: number): number;

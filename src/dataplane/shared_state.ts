@@ -128,6 +128,7 @@ const NAMES = [
   "G_TX_ERRORS",
   "G_TX_DROPPED",
   "G_RX_ERRORS",
+  "G_RX_KERNEL_DROPS",
   "SCHED_RR",
   "SCHED_WRR",
 ] as const;

@@ -60,20 +60,6 @@ export function wrrMarks(weights: number[]): { mw: number; di: number } {
   return { mw: Math.max(0, ...weights) - (di - 1), di };
 }
 
-// The same hash as wasm/assembly/conn/key.ts (svc lookup uses hashKey with zeros).
-function mix(h: number): number {
-  h = (h ^ (h >>> 16)) >>> 0;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h = (h ^ (h >>> 13)) >>> 0;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-function hashKey(proto: number, a1: number, p1: number, a2: number, p2: number): number {
-  let h = mix((a1 ^ 0x9e3779b9) >>> 0);
-  h = mix((h ^ a2 ^ (((p1 << 16) | p2) >>> 0)) >>> 0);
-  return mix((h ^ proto) >>> 0);
-}
-
 /** Publishes table generations into a SharedState. */
 export class TablePublisher {
   #state: SharedState;
@@ -97,9 +83,7 @@ export class TablePublisher {
 
     const svcBase = l.SVC + copy * l.SVC_COPY;
     const destBase = l.DEST + copy * l.DEST_COPY;
-    const hashBase = l.SVC_HASH + copy * l.SVC_HASH_COPY;
     s.u8.fill(0, svcBase, svcBase + l.SVC_COPY);
-    s.u8.fill(0, hashBase, hashBase + l.SVC_HASH_COPY);
     const vips = new Set<string>();
     let di = 0;
     services.forEach((svc, idx) => {
@@ -132,19 +116,9 @@ export class TablePublisher {
         v.setUint16(q + l.DEST_VLAN, d.vlan ?? 0, true);
         di++;
       }
-      // Service hash: linear probing over SVC_HASH_SLOTS u16 entries.
-      const vaddrLE = new DataView(vip.buffer).getUint32(0, true);
-      const vportLE = ((svc.port & 0xff) << 8) | (svc.port >> 8);
-      let h = hashKey(PROTO[svc.proto], vaddrLE, vportLE, 0, 0);
-      for (;; h++) {
-        const slot = hashBase + ((h & (l.SVC_HASH_SLOTS - 1)) << 1);
-        if (v.getUint16(slot, true) === 0) {
-          v.setUint16(slot, idx + 1, true);
-          break;
-        }
-      }
       this.#resetSchedulerIfChanged(svc, marks);
     });
+    s.exports.svc_hash_build(copy, services.length);
     v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
     const vipBase = l.CTRL + l.CTRL_VIPS + copy * l.MAX_SERVICES * 4;
     [...vips].forEach((a, i) => s.u8.set(ipv4Bytes(a), vipBase + i * 4));

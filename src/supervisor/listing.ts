@@ -30,6 +30,7 @@ const GLOBALS = [
   "G_TX_ERRORS",
   "G_TX_DROPPED",
   "G_RX_ERRORS",
+  "G_RX_KERNEL_DROPS",
 ];
 
 function sum(state: SharedState, offsetInSlot: number): number {

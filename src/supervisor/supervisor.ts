@@ -5,7 +5,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
-import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
+import { TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
   interfaceIndex,
   interfaceMac,
@@ -258,6 +258,7 @@ export class Supervisor {
         txErrorsIndex: l.G_TX_ERRORS,
         txDroppedIndex: l.G_TX_DROPPED,
         rxErrorsIndex: l.G_RX_ERRORS,
+        rxKernelDropsIndex: l.G_RX_KERNEL_DROPS,
         rxHdrs: l.IO_RX_HDRS,
         txHdrs: l.IO_TX_HDRS,
         batch: l.BATCH,

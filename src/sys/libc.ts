@@ -228,6 +228,22 @@ export function getsockoptInt(
   return r < 0 ? null : intOpt[0];
 }
 
+const statsOpt = new Uint32Array(3); // tp_packets, tp_drops, socklen_t
+const statsOptBytes = new Uint8Array(statsOpt.buffer);
+
+/**
+ * `getsockopt(SOL_PACKET, PACKET_STATISTICS)`: frames received and frames
+ * the kernel dropped (socket buffer full) since the last call (the kernel
+ * resets them on read), or null with errno set.
+ */
+export function packetStatistics(fd: number): { packets: number; drops: number } | null {
+  statsOpt[0] = 0;
+  statsOpt[1] = 0;
+  statsOpt[2] = 8;
+  const r = lib.symbols.getsockopt(fd, 263, 6, statsOptBytes.subarray(0, 8), statsOptBytes.subarray(8, 12));
+  return r < 0 ? null : { packets: statsOpt[0], drops: statsOpt[1] };
+}
+
 /** `close(2)`: 0, or -1. */
 export function close(fd: number): number {
   return lib.symbols.close(fd);

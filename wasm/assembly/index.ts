@@ -6,7 +6,7 @@ export * from "./layout";
 import { DROP_REASON_NAMES } from "./stats";
 import { STATE_NAMES } from "./proto/tcp";
 import { SCHED_NAMES, schedule } from "./sched/scheduler";
-import { ioBase, ioInit, processBatch, rearmRx } from "./process";
+import { ioBase, ioInit, processBatch, rearmRx, svcHashBuild } from "./process";
 import { IO_CLOCK } from "./layout";
 import { expireSweep, lookupIn, lookupOut } from "./conn/table";
 import {
@@ -33,12 +33,13 @@ export {
   G_GSO_FRAMES,
   G_IGNORED,
   G_IN_BATCH,
+  G_RX_BYTES,
   G_RX_ERRORS,
+  G_RX_FRAMES,
+  G_RX_KERNEL_DROPS,
+  G_TX_BYTES,
   G_TX_DROPPED,
   G_TX_ERRORS,
-  G_RX_BYTES,
-  G_RX_FRAMES,
-  G_TX_BYTES,
   G_TX_FRAMES,
 } from "./stats";
 export { SCHED_RR, SCHED_WRR } from "./sched/scheduler";
@@ -64,6 +65,11 @@ export function process(worker: u32, n: u32, now: f64): u32 {
   const tx = processBatch(worker, n, t);
   rearmRx(worker, n);
   return tx;
+}
+
+/** Builds table copy `copy`'s service hash from its first `n` services. */
+export function svc_hash_build(copy: u32, n: u32): void {
+  svcHashBuild(copy, n);
 }
 
 /** Expires connections in slots [first, first+count); returns how many. */

@@ -163,6 +163,22 @@ function isVip(copy: u32, addr: u32): bool {
   return false;
 }
 
+/**
+ * Fills table copy `copy`'s service hash from its first `n` services
+ * (linear probing over SVC_HASH_SLOTS u16 entries, value = index + 1). The
+ * supervisor calls it while publishing, so the hash function lives only here.
+ */
+export function svcHashBuild(copy: u32, n: u32): void {
+  const slots = SVC_HASH + copy * SVC_HASH_COPY;
+  memory.fill(slots, 0, SVC_HASH_COPY);
+  for (let idx: u32 = 0; idx < n; idx++) {
+    const s = SVC + copy * SVC_COPY + idx * 64;
+    let i = hashKey(<u32> load<u8>(s + SVC_PROTO), load<u32>(s + SVC_VADDR), <u32> load<u16>(s + SVC_VPORT), 0, 0);
+    while (load<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1)) != 0) i++;
+    store<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1), <u16> (idx + 1));
+  }
+}
+
 /** The service for (proto, vaddr, vport) in table copy `copy`, or 0. */
 function svcLookup(copy: u32, proto: u32, vaddr: u32, vport: u32): u32 {
   const slots = SVC_HASH + copy * SVC_HASH_COPY;

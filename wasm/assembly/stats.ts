@@ -24,6 +24,7 @@ export const G_IN_BATCH: u32 = 11;
 export const G_TX_ERRORS: u32 = 12;
 export const G_TX_DROPPED: u32 = 13;
 export const G_RX_ERRORS: u32 = 14;
+export const G_RX_KERNEL_DROPS: u32 = 15; // PACKET_STATISTICS tp_drops: lvsd fell behind
 
 // Drop reasons: counter index = DROP_BASE + reason. Names, in order, are in
 // DROP_REASON_NAMES; the supervisor reads them from there.
