@@ -85,13 +85,16 @@ async function main(): Promise<number> {
       }
       config = { ...config, workers: n };
     }
+    if (args["status-file"] !== undefined) config = { ...config, statusFile: args["status-file"] };
   } catch (e) {
     console.error(e instanceof ConfigError ? e.message : `lvsd: ${(e as Error).message}`);
     return 2;
   }
   if (args["check-config"] !== undefined) {
     const { SharedState } = await import("./dataplane/shared_state.ts");
-    new SharedState({ connCapacity: config.connTableSize, workers: 1 }); // the data plane loads
+    const { resolveWorkers } = await import("./supervisor/mod.ts");
+    // The data plane loads and the memory for this config can be laid out.
+    new SharedState({ connCapacity: config.connTableSize, workers: resolveWorkers(config.workers) });
     console.log(
       `lvsd: config "${path}" is valid: ${config.services.length} services, ${
         config.services.reduce((n, s) => n + s.dests.length, 0)
@@ -105,30 +108,33 @@ async function main(): Promise<number> {
     return 2;
   }
   const { Supervisor } = await import("./supervisor/mod.ts");
+  // Listeners before anything is set up: a SIGTERM during start or right
+  // after "ready" must stop cleanly (guard removed, sockets closed), not
+  // kill the process with the default action.
+  const stopped = new Promise<void>((resolve) => {
+    Deno.addSignalListener("SIGINT", () => resolve());
+    Deno.addSignalListener("SIGTERM", () => resolve());
+  });
   let sup;
   try {
     sup = await Supervisor.start(config, {
       workerUrl: new URL(import.meta.url),
-      statusFile: args["status-file"] ?? config.statusFile,
+      statusFile: config.statusFile,
     });
   } catch (e) {
     console.error(`lvsd: ${(e as Error).message}`);
     return 1;
   }
   const s = sup;
+  Deno.addSignalListener("SIGUSR1", () => console.log(s.listing()));
+  // Fault injection for the worker-restart test (documented in README).
+  Deno.addSignalListener("SIGUSR2", () => s.crashWorker(0));
   console.log(
     `lvsd: ready: ${config.services.length} services on ${
       config.interfaces.map((i) => i.name).join(", ")
     }, ${s.state.workers} workers`,
   );
-  Deno.addSignalListener("SIGUSR1", () => console.log(s.listing()));
-  // Fault injection for the worker-restart test (documented in README).
-  Deno.addSignalListener("SIGUSR2", () => s.crashWorker(0));
-  await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    Deno.addSignalListener("SIGINT", done);
-    Deno.addSignalListener("SIGTERM", done);
-  });
+  await stopped;
   console.log("lvsd: stopping");
   await s.stop();
   console.log("lvsd: stopped");

@@ -7,7 +7,7 @@
  */
 import { instantiate } from "../src/dataplane/module.ts";
 import { AfPacketIo } from "./af_packet.ts";
-import { pump } from "./pump.ts";
+import { CMD_CLOSED, pump } from "./pump.ts";
 import { CoarseClock } from "../src/sys/clock.ts";
 
 /** The message that starts a worker. */
@@ -75,5 +75,6 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
     },
   });
   io.close();
+  Atomics.store(new Int32Array(init.memory.buffer), init.commandOffset >> 2, CMD_CLOSED);
   post({ type: "stopped", frames });
 }

@@ -17,6 +17,8 @@ export interface PumpTarget {
 export const CMD_RUN = 0;
 export const CMD_STOP = 1;
 export const CMD_CRASH = 2;
+/** Set by the worker itself once its sockets are closed (the supervisor must not close them again). */
+export const CMD_CLOSED = 3;
 
 /** Options for one run of the loop. */
 export interface PumpOptions {
@@ -29,11 +31,8 @@ export interface PumpOptions {
   maxIterations?: number;
   /** Poll timeout; ≤ 100 ms so a worker sees stop and table changes promptly. */
   pollMs?: number;
-  /**
-   * Stores the time where `process(worker, n, -1)` reads it (the worker's
-   * IO_CLOCK). Without one the loop passes Date.now(), which allocates.
-   */
-  clock?: { read(): void };
+  /** Stores the time where `process(worker, n, -1)` reads it (the worker's IO_CLOCK). */
+  clock: { read(): void };
   /** Called when idle and every 256 batches (e.g. to publish socket error counters). */
   report?: () => void;
 }
@@ -52,13 +51,8 @@ export function pump(io: PacketIo, dp: PumpTarget, o: PumpOptions): number {
     if (n === 0 || (it & 255) === 0) o.report?.();
     if (n === 0) continue;
     frames += n;
-    let tx: number;
-    if (clock) {
-      clock.read();
-      tx = dp.process(o.worker, n, -1);
-    } else {
-      tx = dp.process(o.worker, n, Date.now());
-    }
+    clock.read();
+    const tx = dp.process(o.worker, n, -1);
     if (tx > 0) io.send(tx);
   }
   return frames;

@@ -119,13 +119,23 @@ export async function checkHost(
   config: Config,
   readers: HostReaders = systemReaders,
 ): Promise<string[]> {
-  const [caps, ifaces, vips, nft] = await Promise.all([
+  const [caps, ifaces, vips, nft, status] = await Promise.all([
     checkCapabilities(config, readers),
     checkInterfaces(config, readers),
     checkVips(config, readers),
     checkNft(config, readers),
+    checkStatusFile(config, readers),
   ]);
-  return [...caps, ...ifaces, ...vips, ...nft];
+  return [...caps, ...ifaces, ...vips, ...nft, ...status];
+}
+
+/** The status file's directory must exist (lvsd writes a temp file there and renames it). */
+async function checkStatusFile(config: Config, readers: HostReaders): Promise<string[]> {
+  if (!config.statusFile) return [];
+  const dir = config.statusFile.includes("/")
+    ? config.statusFile.slice(0, config.statusFile.lastIndexOf("/")) || "/"
+    : ".";
+  return (await readers.exists(dir)) ? [] : [`status_file "${config.statusFile}": directory "${dir}" does not exist`];
 }
 
 async function checkCapabilities(

@@ -302,14 +302,14 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
   ],
   [
     "workers too many",
-    (c) => c.workers = 65,
-    "workers: 65 is out of range (1..64)",
+    (c) => c.workers = 17,
+    "workers: 17 is out of range (1..16)",
   ],
-  ["workers 0", (c) => c.workers = 0, "workers: 0 is out of range (1..64)"],
+  ["workers 0", (c) => c.workers = 0, "workers: 0 is out of range (1..16)"],
   [
     "workers word",
     (c) => c.workers = "all",
-    'workers: expected "auto" or an integer 1..64, got "all"',
+    'workers: expected "auto" or an integer 1..16, got "all"',
   ],
   [
     "conn_table_size not a power of two",
@@ -538,7 +538,7 @@ Deno.test("all errors are reported, one per line, in document order", () => {
   assert.equal(
     e.message,
     `Cannot load config "${SRC}": 4 errors\n` +
-      "  workers: 100 is out of range (1..64)\n" +
+      "  workers: 100 is out of range (1..16)\n" +
       "  services[0].dests[1].port: 99999 is out of range (1..65535)\n" +
       '  services[0].scheduler: scheduler "wlc" is not supported yet (this build has rr, wrr)\n' +
       "  services[1]: duplicate of services[0] (tcp 10.10.0.100:80)",
@@ -546,7 +546,7 @@ Deno.test("all errors are reported, one per line, in document order", () => {
   assert.equal(e.issues.length, 4);
   assert.deepEqual(e.issues[0], {
     path: "workers",
-    message: "100 is out of range (1..64)",
+    message: "100 is out of range (1..16)",
     line: 1,
   });
   assert.equal(e.source, SRC);

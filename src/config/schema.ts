@@ -324,11 +324,11 @@ const serviceShape = {
 };
 
 const rootShape = {
-  workers: z.union([z.literal("auto"), intRange(1, 64)], {
+  workers: z.union([z.literal("auto"), intRange(1, 16)], {
     error: (iss) =>
       Number.isInteger(iss.input)
-        ? `${iss.input} is out of range (1..64)`
-        : `expected "auto" or an integer 1..64, got ${describe(iss.input)}`,
+        ? `${iss.input} is out of range (1..16)`
+        : `expected "auto" or an integer 1..16, got ${describe(iss.input)}`,
   }).default("auto"),
   conn_table_size: intRange(1024, 16777216)
     // Power of two so that a hash can be masked into a bucket index.

@@ -3,6 +3,7 @@
  * of it: the control block, the connection table bounds and the per-worker
  * I/O regions, at the offsets the module exports (wasm/assembly/layout.ts).
  */
+import { monotonicMs } from "../sys/clock.ts";
 import { constant, type DataplaneExports, dataplaneModule, instantiate, staticString } from "./module.ts";
 
 /** Layout constants the TypeScript side needs, read from the module. */
@@ -72,6 +73,7 @@ const NAMES = [
   "DSTATE_ACTIVE",
   "DSTATE_INACT",
   "DSTATE_FLAGS",
+  "DSTATE_MAC",
   "SCHED",
   "SCHED_SIZE",
   "STATS",
@@ -254,7 +256,7 @@ export class SharedState {
     return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_CONN_BASE, true) + i * this.layout.CONN_SIZE;
   }
 
-  /** Sets worker `w`'s command word: 0 run, 1 stop, 2 crash (fault injection). */
+  /** Sets worker `w`'s command word: 0 run, 1 stop, 2 crash (fault injection); the worker sets 3 once closed. */
   setWorkerCommand(w: number, cmd: number): void {
     Atomics.store(
       new Int32Array(this.memory.buffer),
@@ -263,8 +265,16 @@ export class SharedState {
     );
   }
 
+  /** Worker `w`'s command word. */
+  workerCommand(w: number): number {
+    return Atomics.load(
+      new Int32Array(this.memory.buffer),
+      (this.layout.CTRL + this.layout.CTRL_WORKER_CMD + w * 4) >> 2,
+    );
+  }
+
   /** Expires due connections over the whole table; returns how many. */
-  expire(now = Date.now()): number {
+  expire(now = monotonicMs()): number {
     return this.exports.expire_sweep(0, this.connCapacity, now);
   }
 }

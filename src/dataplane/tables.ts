@@ -112,7 +112,18 @@ export class TablePublisher {
         v.setUint8(q + l.DEST_FWD, 0);
         v.setUint8(q + l.DEST_FLAGS, d.mac ? l.DEST_F_AVAILABLE : 0);
         v.setUint8(q + l.DEST_IFACE, d.ifaceSlot);
-        if (d.mac) s.u8.set(d.mac.subarray(0, 6), q + l.DEST_MAC);
+        if (d.mac) {
+          s.u8.set(d.mac.subarray(0, 6), q + l.DEST_MAC);
+          // Live connections read their dest's next hop from DSTATE (by
+          // stable id), so a changed MAC reaches them too.
+          let mac = 0n;
+          for (let b = 5; b >= 0; b--) mac = (mac << 8n) | BigInt(d.mac[b]);
+          Atomics.store(
+            new BigUint64Array(s.memory.buffer),
+            (l.DSTATE + d.id * l.DSTATE_SIZE + l.DSTATE_MAC) >> 3,
+            mac,
+          );
+        }
         v.setUint16(q + l.DEST_VLAN, d.vlan ?? 0, true);
         di++;
       }

@@ -5,6 +5,7 @@
  * status file).
  */
 import type { SharedState } from "../dataplane/shared_state.ts";
+import { monotonicMs } from "../sys/clock.ts";
 import type { TableService } from "../dataplane/tables.ts";
 
 /** Counters summed over all workers. */
@@ -126,7 +127,7 @@ function ipString(v: DataView, off: number): string {
 }
 
 /** `ipvsadm -Lnc` layout (expire as mm:ss), at most `limit` entries. */
-export function listConnections(state: SharedState, now = Date.now(), limit = 1000): string {
+export function listConnections(state: SharedState, now = monotonicMs(), limit = 1000): string {
   const l = state.layout;
   const v = state.view;
   const lines = [

@@ -1,3 +1,3 @@
-export { Supervisor, type SupervisorOptions } from "./supervisor.ts";
+export { resolveWorkers, Supervisor, type SupervisorOptions } from "./supervisor.ts";
 export { listConnections, listServices, listStats, totals } from "./listing.ts";
 export { guardScript, installGuard, removeGuard } from "./kernel_guard.ts";

@@ -15,9 +15,11 @@ import {
   routeGet,
 } from "../sys/netdev.ts";
 import { close as closeFd } from "../sys/libc.ts";
+import { monotonicMs } from "../sys/clock.ts";
 import { installGuard, removeGuard } from "./kernel_guard.ts";
 import { listConnections, listServices, listStats } from "./listing.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
+import { CMD_CLOSED } from "../../workers/pump.ts";
 
 /** How the supervisor is started. */
 export interface SupervisorOptions {
@@ -26,6 +28,14 @@ export interface SupervisorOptions {
   statusFile?: string | null;
   log?: (line: string) => void;
 }
+
+/** Workers for `workers: auto` (one per core) or a number, capped at what the layout holds. */
+export function resolveWorkers(workers: number | "auto"): number {
+  return Math.min(workers === "auto" ? navigator.hardwareConcurrency : workers, MAX_WORKERS);
+}
+
+/** I/O regions and stats slots in the shared layout (MAX_WORKERS in layout.ts). */
+const MAX_WORKERS = 16;
 
 /** How long a new worker may take to open its sockets and report ready. */
 const WORKER_READY_MS = 15000;
@@ -47,7 +57,7 @@ export class Supervisor {
   #publisher: TablePublisher;
   #ifaces: { name: string; ifindex: number }[];
   #slots: WorkerSlot[] = [];
-  #timers: ReturnType<typeof setInterval>[] = [];
+  #tickTimer: ReturnType<typeof setTimeout> | undefined;
   #fanoutGroup: number;
   #log: (line: string) => void;
   #stopped = false;
@@ -87,7 +97,7 @@ export class Supervisor {
 
   /** Builds the shared state, installs the guard, resolves dests, starts workers. */
   static async start(config: Config, opts: SupervisorOptions): Promise<Supervisor> {
-    const workers = config.workers === "auto" ? navigator.hardwareConcurrency : config.workers;
+    const workers = resolveWorkers(config.workers);
     const state = new SharedState({ connCapacity: config.connTableSize, workers, timeouts: config.timeouts });
     const ifaces = config.interfaces.map((i, slot) => {
       const ifindex = interfaceIndex(i.name);
@@ -109,7 +119,7 @@ export class Supervisor {
       await sup.#publisher.publish(sup.services);
       for (let w = 0; w < workers; w++) sup.#slots.push({ id: w, fds: [], restarts: 0, stopping: false });
       await Promise.all(sup.#slots.map((s) => sup.#spawn(s)));
-      sup.#timers.push(setInterval(() => sup.#tick(), 1000));
+      sup.#scheduleTick();
     } catch (e) {
       await sup.stop();
       throw e;
@@ -179,6 +189,23 @@ export class Supervisor {
     return changed;
   }
 
+  /**
+   * Runs the housekeeping tick one second after the previous one ended (so
+   * two never overlap) and keeps going whatever one of them throws: a full
+   * disk or a failed `ip` call is logged, not fatal.
+   */
+  #scheduleTick(): void {
+    if (this.#stopped) return;
+    this.#tickTimer = setTimeout(async () => {
+      try {
+        await this.#tick();
+      } catch (e) {
+        this.#log(`lvsd: housekeeping failed: ${(e as Error).message}`);
+      }
+      this.#scheduleTick();
+    }, 1000);
+  }
+
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     this.state.expire();
@@ -201,7 +228,7 @@ export class Supervisor {
     return [
       listServices(this.state, this.services),
       listStats(this.state, this.services),
-      listConnections(this.state, Date.now(), 50),
+      listConnections(this.state, monotonicMs(), 50),
     ].join("\n");
   }
 
@@ -243,7 +270,7 @@ export class Supervisor {
         this.#reap(slot);
         if (!this.#stopped) {
           slot.restarts++;
-          this.#spawn(slot).catch((err) => this.#log(`lvsd: ${err.message}`));
+          this.#respawn(slot, 0);
         }
       };
       const init: WorkerInit = {
@@ -268,11 +295,28 @@ export class Supervisor {
     });
   }
 
-  /** Terminates a worker and closes the sockets it left (they belong to the process). */
+  /** Starts a replacement; if that fails too, tries again later (1 s, 2 s, … 30 s). */
+  #respawn(slot: WorkerSlot, attempt: number): void {
+    const delay = attempt === 0 ? 0 : Math.min(30000, 1000 * 2 ** (attempt - 1));
+    setTimeout(() => {
+      if (this.#stopped) return;
+      this.#spawn(slot).catch((err) => {
+        this.#log(`lvsd: ${err.message}; retrying`);
+        this.#respawn(slot, attempt + 1);
+      });
+    }, delay);
+  }
+
+  /**
+   * Terminates a worker and closes the sockets it left (they belong to the
+   * process) unless it closed them itself: it says so in its command word
+   * (CMD_CLOSED), which settles the race with a "stopped" message in flight.
+   */
   #reap(slot: WorkerSlot): void {
     slot.worker?.terminate();
     slot.worker = undefined;
-    for (const fd of slot.fds) closeFd(fd);
+    const closed = this.state.workerCommand(slot.id) === CMD_CLOSED;
+    if (!closed) { for (const fd of slot.fds) closeFd(fd); }
     slot.fds = [];
   }
 
@@ -290,7 +334,7 @@ export class Supervisor {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    for (const t of this.#timers) clearInterval(t);
+    clearTimeout(this.#tickTimer);
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
     if (this.#config.kernelGuard === "nftables") await removeGuard();
   }

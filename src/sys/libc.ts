@@ -300,8 +300,11 @@ export function getpid(): number {
   return lib.symbols.getpid();
 }
 
-/** CLOCK_REALTIME_COARSE: a vDSO read (no syscall), resolution of a jiffy. */
-export const CLOCK_REALTIME_COARSE = 5;
+/**
+ * CLOCK_MONOTONIC_COARSE: a vDSO read (no syscall), resolution of a jiffy,
+ * and, like IPVS's jiffies, it does not jump when the wall clock is set.
+ */
+export const CLOCK_MONOTONIC_COARSE = 6;
 
 /**
  * clock_gettime into a `struct timespec` at `ts` (hot path: the pointer is

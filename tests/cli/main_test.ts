@@ -114,3 +114,12 @@ Deno.test({
       ok(!after.stdout.includes("lvsd"), after.stdout);
     }),
 });
+
+Deno.test("cli: a status file in a missing directory is exit 2 naming it", async () => {
+  await withConfig(configYaml().replace("{ name: int0 }", "{ name: lo }"), async (path) => {
+    const r = await lvsd(["--config", path, "--status-file", "/nonexistent-dir/status.txt"]);
+    strictEqual(r.code, 2, r.stderr);
+    ok(r.stderr.includes(`directory "/nonexistent-dir" does not exist`), r.stderr);
+    noStack(r.stderr);
+  });
+});

@@ -11,7 +11,7 @@
  * pass opens them (SYN / first query); the loop then replays established
  * traffic both ways: client data to the VIP and the real servers' answers.
  */
-import { CoarseClock } from "../../src/sys/clock.ts";
+import { CoarseClock, monotonicMs } from "../../src/sys/clock.ts";
 import { SharedState } from "../../src/dataplane/shared_state.ts";
 import { TablePublisher } from "../../src/dataplane/tables.ts";
 import { MemoryIo, type TemplateFrame } from "../../workers/memory_io.ts";
@@ -86,13 +86,21 @@ const setup = [
   ...tcpFlows.map((f) => template(clientTcp(f.cip, f.port, "S"), EXT.ifindex)),
   ...udpFlows.map((f) => template(clientUdp(f.cip, f.port), EXT.ifindex)),
 ];
-pump(memoryIo(setup), state.exports, { worker: 0, batch: setup.length, commands, commandIndex, maxIterations: 1 });
+const clock = new CoarseClock(state.memory, state.ioBase(0) + l.IO_CLOCK);
+pump(memoryIo(setup), state.exports, {
+  worker: 0,
+  batch: setup.length,
+  commands,
+  commandIndex,
+  clock,
+  maxIterations: 1,
+});
 
 /** The dest a flow was given: CONN_DADDR of its connection, as a dotted quad. */
 function destOf(proto: number, cip: string, cport: number, vport: number): string {
   const le = (a: string) => ip(a).reduce((acc, b, i) => acc + b * 2 ** (8 * i), 0);
   const swap = (p: number) => ((p & 0xff) << 8) | (p >> 8);
-  const c = state.exports.conn_lookup_in(proto, le(cip), swap(cport), le(VIP), swap(vport), Date.now());
+  const c = state.exports.conn_lookup_in(proto, le(cip), swap(cport), le(VIP), swap(vport), monotonicMs());
   if (c === 0) throw new Error(`setup: no connection for ${cip}:${cport}`);
   return Array.from(state.u8.subarray(c + l.CONN_DADDR, c + l.CONN_DADDR + 4)).join(".");
 }
@@ -139,8 +147,6 @@ for (const f of udpFlows) {
 }
 
 const mio = memoryIo(traffic);
-// The worker's clock, as in production (workers/dataplane_worker.ts).
-const clock = new CoarseClock(state.memory, state.ioBase(0) + l.IO_CLOCK);
 const opts = {
   worker: 0,
   batch: l.BATCH,

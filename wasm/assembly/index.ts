@@ -51,7 +51,8 @@ export function io_init(worker: u32): void {
 
 /**
  * Handles `n` received frames; returns how many frames to transmit. `now` is
- * milliseconds since the Unix epoch, or negative to read the timespec the
+ * the data plane's clock in milliseconds (CLOCK_MONOTONIC_COARSE in
+ * production; tests pass any epoch), or negative to read the timespec the
  * worker stored at IO_CLOCK (clock_gettime over FFI: no boxed number in JS).
  */
 export function process(worker: u32, n: u32, now: f64): u32 {

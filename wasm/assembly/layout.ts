@@ -61,7 +61,7 @@ export const CTRL_MEM_ADDR: u32 = 32; // u64, process address of byte 0
 export const CTRL_NSVC: u32 = 40; // u32 [2], services per copy
 export const CTRL_NVIP: u32 = 48; // u32 [2], VIPs per copy
 export const CTRL_TIMEOUTS: u32 = 64; // u32 [16] seconds: tcp states 0..10, [15] udp
-export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection)
+export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection), 3 closed (set by the worker)
 export const CTRL_VIPS: u32 = 256; // u32 [2][256] wire-order VIPs per copy
 export const CTRL_IFACES: u32 = 2304; // [MAX_IFACES] x IFACE_SIZE
 export const IFACE_SIZE: u32 = 32;
@@ -108,10 +108,14 @@ export const FWD_MASQ: u8 = 0;
 
 // ── dest state by stable dest id (shared, atomic) ──
 export const DSTATE: u32 = DEST + 2 * DEST_COPY;
-export const DSTATE_SIZE: u32 = 16;
+export const DSTATE_SIZE: u32 = 32;
 export const DSTATE_ACTIVE: u32 = 0; // i32 ActiveConn
 export const DSTATE_INACT: u32 = 4; // i32 InActConn
 export const DSTATE_FLAGS: u32 = 8; // u32 (OVERLOAD later)
+// u64: next-hop MAC in the low 48 bits (wire order). Connections read it per
+// packet from here, not from their own record, so a next hop that changes
+// MAC (a replaced server, a failed-over gateway) is followed at once.
+export const DSTATE_MAC: u32 = 16;
 
 // ── scheduler state by stable service id (shared, CAS) ──
 export const SCHED: u32 = DSTATE + MAX_DESTS * DSTATE_SIZE;
@@ -146,9 +150,8 @@ export const CONN_DPORT: u32 = 32;
 export const CONN_DEST_ID: u32 = 34; // u16
 export const CONN_SVC_ID: u32 = 36; // u16
 export const CONN_DEST_IFACE: u32 = 38; // u8
-export const CONN_EXPIRES: u32 = 40; // u64 ms since the Unix epoch
-export const CONN_CMAC: u32 = 48; // u8[6] client-side next hop
-export const CONN_DMAC: u32 = 54; // u8[6] dest next hop
+export const CONN_EXPIRES: u32 = 40; // u64 ms of the data plane's monotonic clock
+export const CONN_CMAC: u32 = 48; // u8[6] client-side next hop (the last source MAC seen from the client)
 export const CONN_DVLAN: u32 = 60; // u16 802.1Q TCI towards the dest (0 none)
 
 export const SLOT_EMPTY: u32 = 0;
@@ -158,7 +161,11 @@ export const SLOT_DEAD: u32 = 3;
 
 export const CONN_F_INACTIVE: u32 = 1; // IP_VS_CONN_F_INACTIVE: counted in InActConn
 export const CONN_F_DEAD: u32 = 0x80; // being reclaimed: its counters are already taken back
-export const PROBE: u32 = 16; // slots probed per lookup/insert; none free = table full
+// Slots probed per lookup/insert; none free in the window = table full. With
+// linear probing and random hashes, 32 slots keep drops negligible up to
+// about 60% occupancy: size conn_table_size at about twice the connections
+// expected (README). IPVS's size= is a bucket count, not such a cap.
+export const PROBE: u32 = 32;
 
 // ── per-worker I/O region ──
 export const BATCH: u32 = 64;

@@ -12,7 +12,6 @@ import {
   CONN_DADDR,
   CONN_DEST_ID,
   CONN_DEST_IFACE,
-  CONN_DMAC,
   CONN_DPORT,
   CONN_DVLAN,
   CONN_EXPIRES,
@@ -45,6 +44,7 @@ import {
   DSTATE,
   DSTATE_ACTIVE,
   DSTATE_INACT,
+  DSTATE_MAC,
   DSTATE_SIZE,
   IFACE_INDEX,
   IFACE_MAC,
@@ -82,7 +82,16 @@ import {
 } from "./layout";
 import { checksum, fold, pseudoSum, sumBytes, update16 } from "./csum";
 import * as S from "./stats";
-import { copyMac, ETH_HLEN, ETH_SRC, ETH_TYPE, ETHERTYPE_ARP, ETHERTYPE_IPV4, swapMacs } from "./pkt/eth";
+import {
+  copyMac,
+  ETH_HLEN,
+  ETH_SRC,
+  ETH_TYPE,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_VLAN,
+  swapMacs,
+} from "./pkt/eth";
 import {
   ARP_HLEN,
   ARP_HTYPE,
@@ -122,9 +131,9 @@ import {
   VNET_GSO_NONE,
   VNET_GSO_TYPE,
 } from "./pkt/vnet";
-import { claim, foundInc, lookupIn, lookupOut, publish, stillLive } from "./conn/table";
+import { claim, expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
-import { DIR_INPUT, DIR_OUTPUT, isActive, nextState, S_NONE } from "./proto/tcp";
+import { DIR_INPUT, DIR_OUTPUT, isActive, nextState, S_CLOSE, S_NONE, S_TIME_WAIT } from "./proto/tcp";
 import { schedule } from "./sched/scheduler";
 import { rewrite } from "./xmit/nat";
 
@@ -235,14 +244,14 @@ function tcpTransition(c: u32, inc: u32, dir: u32, flags: u32, now: u64): void {
       break;
     }
   }
-  if (atomic.load<u32>(c + CONN_INC) == inc) atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(st));
+  refreshExpiry(c, inc, now, now + timeoutMs(st));
 }
 
 /** UDP: every packet refreshes the one state's timeout. */
 // @ts-ignore: decorator
 
 function udpRefresh(c: u32, inc: u32, now: u64): void {
-  if (atomic.load<u32>(c + CONN_INC) == inc) atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(TIMEOUT_UDP_SLOT));
+  refreshExpiry(c, inc, now, now + timeoutMs(TIMEOUT_UDP_SLOT));
 }
 
 /** True when the L4 checksum of a fully checksummed segment is right. */
@@ -361,7 +370,6 @@ function newConn(
   store<u8>(c + CONN_DEST_IFACE, load<u8>(d + DEST_IFACE));
   store<u16>(c + CONN_DVLAN, load<u16>(d + DEST_VLAN));
   copyMac(c + CONN_CMAC, f + ETH_SRC);
-  copyMac(c + CONN_DMAC, d + DEST_MAC);
   // New connections start inactive (__ip_vs_update_dest sets
   // IP_VS_CONN_F_INACTIVE); the first transition moves a TCP one to active.
   atomic.store<u32>(c + CONN_SF, <u32> S_NONE | (CONN_F_INACTIVE << 8)); // was DEAD since claim()
@@ -424,8 +432,10 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     else S.count(sb, S.G_IGNORED, 1);
     return NO_TX;
   }
-  // L4 header sanity.
+  // L4 header sanity. `sumLen`: the bytes the L4 checksum covers (UDP: its
+  // own length; the IP payload may carry padding after it).
   let tflags: u32 = 0;
+  let sumLen = l4len;
   if (proto == IPPROTO_TCP) {
     const doff = (<u32> load<u8>(l4 + TCP_DOFF) >> 4) << 2;
     if (l4len < TCP_MIN_HLEN || doff < TCP_MIN_HLEN || doff > l4len) {
@@ -442,6 +452,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       else S.count(sb, S.G_IGNORED, 1);
       return NO_TX;
     }
+    if (!gso) sumLen = ulen;
   }
   const sport = <u32> load<u16>(l4);
   const dport = <u32> load<u16>(l4 + 2);
@@ -460,12 +471,23 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       S.drop(sb, S.D_NO_SERVICE);
       return NO_TX;
     }
-    if (!verified && !l4ChecksumOk(ip, l4, l4len, proto)) {
+    if (!verified && !l4ChecksumOk(ip, l4, sumLen, proto)) {
       S.drop(sb, S.D_BAD_L4_CHECKSUM);
       return NO_TX;
     }
     let c = lookupIn(proto, saddr, sport, daddr, dport, now);
     let inc = foundInc;
+    if (c != 0 && proto == IPPROTO_TCP && (tflags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+      // conn_reuse_mode=1 (the IPVS default; is_new_conn_expected): a new
+      // SYN on the ports of a connection in TIME_WAIT or CLOSE ends it and
+      // is scheduled afresh, so a drained (weight 0) server loses such
+      // clients and the schedulers see every new connection.
+      const st = atomic.load<u32>(c + CONN_SF) & 0xff;
+      if (st == S_TIME_WAIT || st == S_CLOSE) {
+        expireNow(c, inc);
+        c = 0;
+      }
+    }
     if (c == 0) {
       // tcp_conn_schedule(): only a SYN (without RST) starts a TCP connection.
       if (proto == IPPROTO_TCP && ((tflags & TH_SYN) == 0 || (tflags & TH_RST) != 0)) {
@@ -489,7 +511,16 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       partial,
     );
     const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
-    copyMac(f, c + CONN_DMAC);
+    // The client's next hop is whatever MAC it last came from.
+    if (
+      load<u32>(c + CONN_CMAC) != load<u32>(f + ETH_SRC) || load<u16>(c + CONN_CMAC + 4) != load<u16>(f + ETH_SRC + 4)
+    ) {
+      copyMac(c + CONN_CMAC, f + ETH_SRC);
+    }
+    // The dest's next hop as the supervisor knows it now (one atomic read).
+    const nh = atomic.load<u64>(DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE + DSTATE_MAC);
+    store<u32>(f, <u32> nh);
+    store<u16>(f + 4, <u16> (nh >> 32));
     copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
     const sid = <u32> load<u16>(c + CONN_SVC_ID);
     const did = <u32> load<u16>(c + CONN_DEST_ID);
@@ -514,7 +545,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.count(sb, S.G_IGNORED, 1);
     return NO_TX;
   }
-  if (!verified && !l4ChecksumOk(ip, l4, l4len, proto)) {
+  if (!verified && !l4ChecksumOk(ip, l4, sumLen, proto)) {
     S.drop(sb, S.D_BAD_L4_CHECKSUM);
     return NO_TX;
   }
@@ -552,6 +583,8 @@ const MSG_TRUNC: u32 = 0x20;
 const SOL_PACKET: i32 = 263;
 const PACKET_AUXDATA: i32 = 8;
 const TP_STATUS_VLAN_VALID: u32 = 0x10;
+const PACKET_OTHERHOST: u8 = 3;
+const PACKET_OUTGOING: u8 = 4;
 
 /**
  * Writes the static parts of a worker's rx and tx mmsghdr arrays: every
@@ -624,7 +657,9 @@ function emit(io: u32, t: u32, v: u32, flen: u32, slot: u32, vlan: u32, etype: u
   store<u64>(iov + 8, <u64> len);
   const nm = io + IO_TX_NAME + t * NAME_SIZE;
   store<u16>(nm, 17); // AF_PACKET
-  store<u16>(nm + 2, etype);
+  // With a tag put back the frame's protocol is 802.1Q: the kernel parses
+  // the network header (offloads, segmentation) after the tag only then.
+  store<u16>(nm + 2, vlan != 0 ? ETHERTYPE_VLAN : etype);
   store<i32>(nm + 4, load<i32>(ifaceAddr(slot) + IFACE_INDEX));
   store<u16>(nm + 8, 0);
   store<u8>(nm + 10, 0);
@@ -664,11 +699,15 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
     } else {
       const flen = len - VNET_HDR_LEN;
       S.count(sb, S.G_RX_BYTES, flen);
-      const ifslot = ifaceSlot(load<i32>(io + IO_RX_NAME + i * NAME_SIZE + 4));
+      const name = io + IO_RX_NAME + i * NAME_SIZE;
+      const ifslot = ifaceSlot(load<i32>(name + 4));
+      // sll_pkttype: frames for other hosts (a promiscuous NIC) and our own
+      // outgoing frames (kernels before 6.2 with fanout) are not ours.
+      const pkttype = load<u8>(name + 10);
       const f = v + VNET_HDR_LEN;
       const vlan = rxVlan(h);
       const et = load<u16>(f + ETH_TYPE);
-      if (ifslot < 0) {
+      if (ifslot < 0 || pkttype == PACKET_OTHERHOST || pkttype == PACKET_OUTGOING) {
         S.count(sb, S.G_IGNORED, 1);
       } else if (et == ETHERTYPE_IPV4) {
         outSlot = handleIpv4(f, flen, v, <u32> ifslot, copy, sb, vlan, now);

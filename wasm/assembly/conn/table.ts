@@ -223,8 +223,16 @@ export function publish(c: u32, now: u64): bool {
       const o = base + (<u32> e - 1) * CONN_SIZE;
       const st = atomic.load<u32>(o + CONN_SLOT);
       free = o == c || st == SLOT_DEAD || st == SLOT_EMPTY ||
-        atomic.load<u32>(o + CONN_INC) != <u32> (e >> 32) ||
-        (st == SLOT_LIVE && load<u64>(o + CONN_EXPIRES) <= now);
+        atomic.load<u32>(o + CONN_INC) != <u32> (e >> 32);
+      if (!free && st == SLOT_LIVE && atomic.load<u64>(o + CONN_EXPIRES) <= now) {
+        // Its connection expired: end it properly before taking its entry,
+        // so no worker can revive a record that replies can no longer find.
+        if (atomic.cmpxchg<u32>(o + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) == SLOT_LIVE) {
+          reclaim(o);
+          atomic.store<u32>(o + CONN_SLOT, SLOT_DEAD);
+          free = true;
+        }
+      }
     }
     if (free && atomic.cmpxchg<u64>(p, e, entry) == e) {
       atomic.store<u32>(c + CONN_SLOT, SLOT_LIVE);
@@ -234,6 +242,33 @@ export function publish(c: u32, now: u64): bool {
   reclaim(c);
   atomic.store<u32>(c + CONN_SLOT, SLOT_DEAD);
   return false;
+}
+
+/**
+ * Ends connection `c` of incarnation `inc` now (ip_vs_conn_expire_now), e.g.
+ * when a new SYN reuses the ports of one in TIME_WAIT.
+ */
+export function expireNow(c: u32, inc: u32): void {
+  if (atomic.load<u32>(c + CONN_INC) != inc) return;
+  if (atomic.cmpxchg<u32>(c + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) != SLOT_LIVE) return;
+  if (atomic.load<u32>(c + CONN_INC) != inc) {
+    atomic.store<u32>(c + CONN_SLOT, SLOT_LIVE); // reused meanwhile: not ours to end
+    return;
+  }
+  reclaim(c);
+  atomic.store<u32>(c + CONN_SLOT, SLOT_DEAD);
+}
+
+/**
+ * Pushes the expiry of `c` (incarnation `inc`) to `expires`, unless it has
+ * already expired (a sweep may be ending it: never revive) or was reused.
+ */
+export function refreshExpiry(c: u32, inc: u32, now: u64, expires: u64): void {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const old = atomic.load<u64>(c + CONN_EXPIRES);
+    if (old <= now || atomic.load<u32>(c + CONN_INC) != inc) return;
+    if (atomic.cmpxchg<u64>(c + CONN_EXPIRES, old, expires) == old) return;
+  }
 }
 
 /**
