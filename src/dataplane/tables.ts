@@ -84,12 +84,10 @@ export class TablePublisher {
     const svcBase = l.SVC + copy * l.SVC_COPY;
     const destBase = l.DEST + copy * l.DEST_COPY;
     s.u8.fill(0, svcBase, svcBase + l.SVC_COPY);
-    const vips = new Set<string>();
     let di = 0;
     services.forEach((svc, idx) => {
       const p = svcBase + idx * l.SVC_SIZE;
       const vip = ipv4Bytes(svc.vip);
-      vips.add(svc.vip);
       v.setUint8(p + l.SVC_PROTO, PROTO[svc.proto]);
       v.setUint8(p + l.SVC_SCHED, svc.scheduler === "wrr" ? l.SCHED_WRR : l.SCHED_RR);
       s.u8.set(vip, p + l.SVC_VADDR);
@@ -131,9 +129,6 @@ export class TablePublisher {
     });
     s.exports.svc_hash_build(copy, services.length);
     v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
-    const vipBase = l.CTRL + l.CTRL_VIPS + copy * l.MAX_SERVICES * 4;
-    [...vips].forEach((a, i) => s.u8.set(ipv4Bytes(a), vipBase + i * 4));
-    v.setUint32(l.CTRL + l.CTRL_NVIP + copy * 4, vips.size, true);
     Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
   }
 

@@ -15,6 +15,7 @@
 //  SVC      ├──────────────────────────────┤
 //           │ services  [2 copies][256]    │ double buffered: the supervisor
 //  SVC_HASH │ svc hash  [2 copies][1024]   │ writes the inactive copy, then
+//  VIP_HASH │ VIP set   [2 copies][1024]   │
 //  DEST     │ dests     [2 copies][4096]   │ flips CTRL_GEN atomically
 //  DSTATE   ├──────────────────────────────┤
 //           │ dest state [4096]            │ ActiveConn/InActConn by dest id,
@@ -59,10 +60,8 @@ export const CTRL_IO_BASE: u32 = 24; // u32
 export const CTRL_WORKERS: u32 = 28; // u32
 export const CTRL_MEM_ADDR: u32 = 32; // u64, process address of byte 0
 export const CTRL_NSVC: u32 = 40; // u32 [2], services per copy
-export const CTRL_NVIP: u32 = 48; // u32 [2], VIPs per copy
 export const CTRL_TIMEOUTS: u32 = 64; // u32 [16] seconds: tcp states 0..10, [15] udp
 export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection), 3 closed (set by the worker)
-export const CTRL_VIPS: u32 = 256; // u32 [2][256] wire-order VIPs per copy
 export const CTRL_IFACES: u32 = 2304; // [MAX_IFACES] x IFACE_SIZE
 export const IFACE_SIZE: u32 = 32;
 export const IFACE_INDEX: u32 = 0; // i32 kernel ifindex (0 = unused slot)
@@ -90,7 +89,14 @@ export const SVC_HASH: u32 = SVC + 2 * SVC_COPY;
 export const SVC_HASH_COPY: u32 = SVC_HASH_SLOTS * 2; // u16 slots: svc index + 1
 
 // ── dests (per copy), ordered as IPVS lists them: newest first ──
-export const DEST: u32 = SVC_HASH + 2 * SVC_HASH_COPY;
+// VIP set (per copy): open addressing over VIP_HASH_SLOTS u32 entries
+// holding wire-order addresses (0 = empty; 0.0.0.0 is never a VIP). Built
+// with the service hash; every IPv4 frame asks it "is this for a VIP?".
+export const VIP_HASH_SLOTS: u32 = 1024;
+export const VIP_HASH: u32 = SVC_HASH + 2 * SVC_HASH_COPY;
+export const VIP_HASH_COPY: u32 = VIP_HASH_SLOTS * 4;
+
+export const DEST: u32 = VIP_HASH + 2 * VIP_HASH_COPY;
 export const DEST_SIZE: u32 = 32;
 export const DEST_COPY: u32 = MAX_DESTS * DEST_SIZE;
 export const DEST_ADDR: u32 = 0; // u32 wire order

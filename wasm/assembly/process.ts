@@ -29,9 +29,7 @@ import {
   CTRL_IO_BASE,
   CTRL_MEM_ADDR,
   CTRL_NSVC,
-  CTRL_NVIP,
   CTRL_TIMEOUTS,
-  CTRL_VIPS,
   DEST,
   DEST_ADDR,
   DEST_COPY,
@@ -60,7 +58,6 @@ import {
   IO_TX_NAME,
   IOVEC_SIZE,
   MAX_IFACES,
-  MAX_SERVICES,
   MMSGHDR_SIZE,
   NAME_SIZE,
   SLOT_HEADROOM,
@@ -78,6 +75,9 @@ import {
   SVC_VADDR,
   SVC_VPORT,
   TIMEOUT_UDP_SLOT,
+  VIP_HASH,
+  VIP_HASH_COPY,
+  VIP_HASH_SLOTS,
   VNET_HDR_LEN,
 } from "./layout";
 import { checksum, fold, pseudoSum, sumBytes, update16 } from "./csum";
@@ -165,11 +165,33 @@ function ifaceSlot(ifindex: i32): i32 {
   return -1;
 }
 
+// @ts-ignore: decorator
+
+function vipSlot(copy: u32, i: u32): u32 {
+  return VIP_HASH + copy * VIP_HASH_COPY + ((i & (VIP_HASH_SLOTS - 1)) << 2);
+}
+
 function isVip(copy: u32, addr: u32): bool {
-  const n = load<u32>(CTRL + CTRL_NVIP + copy * 4);
-  const vips = CTRL + CTRL_VIPS + copy * MAX_SERVICES * 4;
-  for (let i: u32 = 0; i < n; i++) if (load<u32>(vips + i * 4) == addr) return true;
+  let i = hashKey(addr, addr, 0, 0, 0);
+  for (let n: u32 = 0; n < VIP_HASH_SLOTS; n++, i++) {
+    const v = load<u32>(vipSlot(copy, i));
+    if (v == addr) return true;
+    if (v == 0) return false;
+  }
   return false;
+}
+
+function vipInsert(copy: u32, addr: u32): void {
+  let i = hashKey(addr, addr, 0, 0, 0);
+  while (true) {
+    const p = vipSlot(copy, i++);
+    const v = load<u32>(p);
+    if (v == addr) return;
+    if (v == 0) {
+      store<u32>(p, addr);
+      return;
+    }
+  }
 }
 
 /**
@@ -180,11 +202,13 @@ function isVip(copy: u32, addr: u32): bool {
 export function svcHashBuild(copy: u32, n: u32): void {
   const slots = SVC_HASH + copy * SVC_HASH_COPY;
   memory.fill(slots, 0, SVC_HASH_COPY);
+  memory.fill(VIP_HASH + copy * VIP_HASH_COPY, 0, VIP_HASH_COPY);
   for (let idx: u32 = 0; idx < n; idx++) {
     const s = SVC + copy * SVC_COPY + idx * 64;
     let i = hashKey(<u32> load<u8>(s + SVC_PROTO), load<u32>(s + SVC_VADDR), <u32> load<u16>(s + SVC_VPORT), 0, 0);
     while (load<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1)) != 0) i++;
     store<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1), <u16> (idx + 1));
+    vipInsert(copy, load<u32>(s + SVC_VADDR));
   }
 }
 
