@@ -270,3 +270,23 @@ Deno.test({
       ok(cpu < 0.02, `idle lvsd used ${(cpu * 100).toFixed(2)}% CPU`);
     }),
 });
+
+Deno.test({
+  name:
+    "e2e: a failing housekeeping step (status file directory gone) is logged; lvsd keeps forwarding and stops cleanly",
+  ...E2E,
+  fn: () =>
+    withDirector({}, async (d) => {
+      const dir = d.statusFile.slice(0, d.statusFile.lastIndexOf("/"));
+      const saved = `${dir}.saved`;
+      await Deno.rename(dir, saved);
+      try {
+        await d.lvsd.waitFor(/housekeeping failed/, 5000);
+        const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "6", "--close"]);
+        strictEqual(r.failed, 0, JSON.stringify(r));
+        ok(!d.lvsd.exited, "lvsd died");
+      } finally {
+        await Deno.rename(saved, dir);
+      }
+    }),
+});
