@@ -9,6 +9,7 @@
  * The rx/tx mmsghdr arrays are built here in JS, the way the WASM module
  * builds them in the shared memory.
  */
+import { requireRoot, sh, withNamespaces } from "../src/sys/netns_testing.ts";
 import assert from "node:assert/strict";
 import { AfPacketIo, MAX_POLL_MS, MMSGHDR_SIZE, SOCKADDR_LL_SIZE, VNET_HDR_SIZE } from "./af_packet.ts";
 import type { IoRegion } from "./packet_io.ts";
@@ -630,62 +631,6 @@ if (import.meta.main) {
 
 const IP = "ip";
 
-function requireRoot(): void {
-  if (Deno.uid() !== 0) {
-    throw new Error(
-      "This test needs root (network namespaces, veth pairs, AF_PACKET sockets): run it as root",
-    );
-  }
-}
-
-async function sh(...cmd: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `${cmd.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** Makes namespaces with a unique prefix, runs `body`, always deletes them. */
-async function withNamespaces(
-  count: number,
-  body: (names: string[]) => Promise<void>,
-): Promise<void> {
-  const prefix = `lvsdt${crypto.randomUUID().slice(0, 8)}`;
-  const names: string[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const ns = `${prefix}${i}`;
-      await sh(IP, "netns", "add", ns);
-      names.push(ns);
-      // No IPv6: no router solicitations or MLD reports on the test links.
-      await sh(
-        IP,
-        "netns",
-        "exec",
-        ns,
-        "sysctl",
-        "-q",
-        "-w",
-        "net.ipv6.conf.all.disable_ipv6=1",
-        "net.ipv6.conf.default.disable_ipv6=1",
-      );
-      await sh(IP, "-n", ns, "link", "set", "lo", "up");
-    }
-    await body(names);
-  } finally {
-    for (const ns of names) {
-      await new Deno.Command(IP, { args: ["netns", "del", ns] }).output();
-    }
-  }
-}
-
 /** This file in `mode` inside namespace `ns`; resolves to its JSON summary. */
 function spawnInNs(ns: string, ...args: string[]) {
   const child = new Deno.Command(IP, {
@@ -732,7 +677,7 @@ function spawnInNs(ns: string, ...args: string[]) {
 }
 
 Deno.test("AfPacketIo sends and receives batches on a veth pair", async () => {
-  requireRoot();
+  requireRoot("network namespaces, veth pairs, AF_PACKET sockets");
   await withNamespaces(1, async ([ns]) => {
     await sh(
       IP,
@@ -759,7 +704,7 @@ Deno.test("AfPacketIo sends and receives batches on a veth pair", async () => {
 });
 
 Deno.test("AfPacketIo sees TCP over veth whole: GSO frames with NEEDS_CSUM", async () => {
-  requireRoot();
+  requireRoot("network namespaces, veth pairs, AF_PACKET sockets");
   await withNamespaces(2, async ([client, server]) => {
     await sh(
       IP,
@@ -812,7 +757,7 @@ Deno.test("AfPacketIo sees TCP over veth whole: GSO frames with NEEDS_CSUM", asy
 });
 
 Deno.test("AfPacketIo names the interface it cannot bind to", () => {
-  requireRoot();
+  requireRoot("network namespaces, veth pairs, AF_PACKET sockets");
   const memory = new WebAssembly.Memory({
     initial: 1,
     maximum: 1,

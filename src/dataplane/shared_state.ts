@@ -133,6 +133,9 @@ const NAMES = [
   "SCHED_WRR",
 ] as const;
 
+/** The per-worker global counters a listing shows (G_IN_BATCH is a handshake word, not a count). */
+export const GLOBAL_COUNTERS: readonly string[] = NAMES.filter((n) => n.startsWith("G_") && n !== "G_IN_BATCH");
+
 /** Default IPVS TCP timeouts by state (ip_vs_proto_tcp.c tcp_timeouts[]), seconds. */
 export const TCP_TIMEOUTS = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120];
 const S_ESTABLISHED = 1;

@@ -4,7 +4,7 @@
  * a separate piece; this is what the supervisor prints and writes to its
  * status file).
  */
-import type { SharedState } from "../dataplane/shared_state.ts";
+import { GLOBAL_COUNTERS, type SharedState } from "../dataplane/shared_state.ts";
 import { monotonicMs } from "../sys/clock.ts";
 import type { TableService } from "../dataplane/tables.ts";
 
@@ -15,24 +15,6 @@ export interface Totals {
   services: Map<number, { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }>;
   dests: Map<number, { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }>;
 }
-
-const GLOBALS = [
-  "G_RX_FRAMES",
-  "G_RX_BYTES",
-  "G_TX_FRAMES",
-  "G_TX_BYTES",
-  "G_CONNS",
-  "G_IGNORED",
-  "G_ARP_REPLIES",
-  "G_ECHO_REPLIES",
-  "G_GSO_FRAMES",
-  "G_CSUM_PARTIAL",
-  "G_BATCHES",
-  "G_TX_ERRORS",
-  "G_TX_DROPPED",
-  "G_RX_ERRORS",
-  "G_RX_KERNEL_DROPS",
-];
 
 function sum(state: SharedState, offsetInSlot: number): number {
   let t = 0n;
@@ -54,7 +36,7 @@ function fiveCounters(state: SharedState, base: number) {
 export function totals(state: SharedState, services: TableService[]): Totals {
   const l = state.layout;
   const globals: Record<string, number> = {};
-  for (const g of GLOBALS) globals[g.slice(2).toLowerCase()] = sum(state, l[g] * 8);
+  for (const g of GLOBAL_COUNTERS) globals[g.slice(2).toLowerCase()] = sum(state, l[g] * 8);
   const drops: Record<string, number> = {};
   state.dropReasons.forEach((r, i) => (drops[r] = sum(state, (l.DROP_BASE + i) * 8)));
   const svcs = new Map();

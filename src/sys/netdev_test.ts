@@ -4,6 +4,7 @@
  * with this file run inside one of them (`ip netns exec NS deno run -A
  * netdev_test.ts neigh ...`; under `deno run`, `Deno.test` does nothing).
  */
+import { requireRoot, sh, withNamespaces } from "./netns_testing.ts";
 import assert from "node:assert/strict";
 import {
   formatMac,
@@ -75,19 +76,8 @@ Deno.test("hasCapNetRaw reads the effective capability set", () => {
 });
 
 Deno.test("routes and neighbours in a two-namespace link", async () => {
-  if (Deno.uid() !== 0) {
-    throw new Error(
-      "This test needs root (network namespaces and veth pairs): run it as root",
-    );
-  }
-  const prefix = `lvsdt${crypto.randomUUID().slice(0, 8)}`;
-  const made: string[] = [];
-  try {
-    for (const ns of [`${prefix}0`, `${prefix}1`]) {
-      await sh(IP, "netns", "add", ns);
-      made.push(ns);
-    }
-    const [n0, n1] = made;
+  requireRoot("network namespaces and veth pairs");
+  await withNamespaces(2, async ([n0, n1]) => {
     await sh(
       IP,
       "-n",
@@ -151,11 +141,7 @@ Deno.test("routes and neighbours in a two-namespace link", async () => {
       out.success,
       `neigh mode failed:\n${text}\n${new TextDecoder().decode(out.stderr)}`,
     );
-  } finally {
-    for (const ns of made) {
-      await new Deno.Command(IP, { args: ["netns", "del", ns] }).output();
-    }
-  }
+  });
 });
 
 /** Runs inside the first namespace: xa0 (10.202.0.1/24, mtu 1400) — xb0 (10.202.0.2) of MAC `peerMac`. */
@@ -200,20 +186,6 @@ async function modeNeigh(peerMac: string): Promise<unknown> {
   // INCOMPLETE while being resolved: not an answer.
   assert.equal(await neighbourMac("10.202.0.77", "xa0"), null);
   return { resolveMs: Math.round(resolveMs), timeoutMs: Math.round(timeoutMs) };
-}
-
-async function sh(...cmd: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `${cmd.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(out.stdout);
 }
 
 if (import.meta.main && Deno.args[0] === "neigh") {
