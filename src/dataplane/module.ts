@@ -16,7 +16,7 @@ export interface DataplaneExports {
   svc_hash_build(copy: number, n: number): void;
   conn_lookup_in(proto: number, caddr: number, cport: number, vaddr: number, vport: number, now: number): number;
   conn_lookup_out(proto: number, daddr: number, dport: number, caddr: number, cport: number, now: number): number;
-  sched_pick(copy: number, svcIndex: number): number;
+  sched_pick(copy: number, svcIndex: number, saddr: number, sport: number, daddr: number, now: number): number;
   drop_reason_names(): number;
   tcp_state_names(): number;
   sched_names(): number;

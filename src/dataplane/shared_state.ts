@@ -11,130 +11,11 @@ export interface Layout {
   [name: string]: number;
 }
 
-const NAMES = [
-  "LAYOUT_MAGIC",
-  "LAYOUT_VERSION",
-  "CTRL",
-  "CTRL_MAGIC",
-  "CTRL_VERSION",
-  "CTRL_GEN",
-  "CTRL_CONN_CAP",
-  "CTRL_CONN_BASE",
-  "CTRL_RIDX_BASE",
-  "CTRL_IO_BASE",
-  "CTRL_WORKERS",
-  "CTRL_MEM_ADDR",
-  "CTRL_NSVC",
-  "CTRL_TIMEOUTS",
-  "CTRL_WORKER_CMD",
-  "CTRL_IFACES",
-  "IFACE_SIZE",
-  "IFACE_INDEX",
-  "IFACE_MAC",
-  "IFACE_MTU",
-  "TIMEOUT_UDP_SLOT",
-  "MAX_SERVICES",
-  "MAX_DESTS",
-  "MAX_WORKERS",
-  "MAX_IFACES",
-  "SVC_HASH_SLOTS",
-  "SVC",
-  "SVC_SIZE",
-  "SVC_COPY",
-  "SVC_PROTO",
-  "SVC_SCHED",
-  "SVC_FLAGS",
-  "SVC_VADDR",
-  "SVC_VPORT",
-  "SVC_ID",
-  "SVC_DEST_FIRST",
-  "SVC_DEST_COUNT",
-  "SVC_WRR_MW",
-  "SVC_WRR_DI",
-  "SVC_HASH",
-  "SVC_HASH_COPY",
-  "DEST",
-  "DEST_SIZE",
-  "DEST_COPY",
-  "DEST_ADDR",
-  "DEST_PORT",
-  "DEST_ID",
-  "DEST_WEIGHT",
-  "DEST_FWD",
-  "DEST_FLAGS",
-  "DEST_IFACE",
-  "DEST_MAC",
-  "DEST_VLAN",
-  "DEST_F_AVAILABLE",
-  "DSTATE",
-  "DSTATE_SIZE",
-  "DSTATE_ACTIVE",
-  "DSTATE_INACT",
-  "DSTATE_FLAGS",
-  "DSTATE_MAC",
-  "SCHED",
-  "SCHED_SIZE",
-  "STATS",
-  "STAT_GLOBALS",
-  "STAT_SVC_SIZE",
-  "STAT_DEST_SIZE",
-  "STATS_SVC",
-  "STATS_DEST",
-  "STATS_STRIDE",
-  "FIXED_END",
-  "CONN_SIZE",
-  "CONN_SLOT",
-  "CONN_INC",
-  "CONN_SF",
-  "CONN_PROTO",
-  "CONN_CADDR",
-  "CONN_VADDR",
-  "CONN_DADDR",
-  "CONN_CPORT",
-  "CONN_VPORT",
-  "CONN_DPORT",
-  "CONN_DEST_ID",
-  "CONN_SVC_ID",
-  "CONN_EXPIRES",
-  "SLOT_LIVE",
-  "CONN_F_INACTIVE",
-  "BATCH",
-  "MMSGHDR_SIZE",
-  "NAME_SIZE",
-  "IO_RX_HDRS",
-  "IO_RX_NAME",
-  "IO_TX_HDRS",
-  "IO_SLOTS",
-  "IO_CLOCK",
-  "IO_STRIDE",
-  "SLOT_SIZE",
-  "SLOT_HEADROOM",
-  "VNET_HDR_LEN",
-  "LAYOUT_BASE",
-  "DROP_BASE",
-  "D_COUNT",
-  "G_RX_FRAMES",
-  "G_RX_BYTES",
-  "G_TX_FRAMES",
-  "G_TX_BYTES",
-  "G_CONNS",
-  "G_IGNORED",
-  "G_ARP_REPLIES",
-  "G_ECHO_REPLIES",
-  "G_GSO_FRAMES",
-  "G_CSUM_PARTIAL",
-  "G_BATCHES",
-  "G_IN_BATCH",
-  "G_TX_ERRORS",
-  "G_TX_DROPPED",
-  "G_RX_ERRORS",
-  "G_RX_KERNEL_DROPS",
-  "SCHED_RR",
-  "SCHED_WRR",
-] as const;
-
-/** The per-worker global counters a listing shows (G_IN_BATCH is a handshake word, not a count). */
-export const GLOBAL_COUNTERS: readonly string[] = NAMES.filter((n) => n.startsWith("G_") && n !== "G_IN_BATCH");
+/**
+ * The per-worker global counters a listing shows, in index order
+ * (G_IN_BATCH is a handshake word, not a count).
+ */
+export let GLOBAL_COUNTERS: readonly string[] = [];
 
 /** Default IPVS TCP timeouts by state (ip_vs_proto_tcp.c tcp_timeouts[]), seconds. */
 export const TCP_TIMEOUTS = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120];
@@ -177,8 +58,12 @@ export class SharedState {
     this.module = dataplaneModule();
     // A throw-away instance on a small memory reads the layout constants.
     const probe = instantiate(new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }), this.module);
+    // Every exported global is a layout constant (index.ts re-exports layout.ts).
     const l: Layout = {};
-    for (const n of NAMES) l[n] = constant(probe, n);
+    for (const [n, g] of Object.entries(probe)) if (g instanceof WebAssembly.Global) l[n] = constant(probe, n);
+    GLOBAL_COUNTERS = Object.keys(l).filter((n) => n.startsWith("G_") && n !== "G_IN_BATCH").sort((a, b) =>
+      l[a] - l[b]
+    );
     if (opts.workers < 1 || opts.workers > l.MAX_WORKERS) {
       throw new Error(`Cannot start ${opts.workers} workers: 1..${l.MAX_WORKERS} are supported`);
     }

@@ -22,6 +22,15 @@ export interface TableDest {
   /** Next-hop MAC; null while unresolved (the dest takes no new connections). */
   mac: Uint8Array | null;
   vlan?: number;
+  /** ipvsadm -m / -g / -i; masq when absent. */
+  forward?: "masq" | "route" | "tunnel";
+  /** --tun-type (tunnel only); ipip when absent. */
+  tunType?: "ipip" | "gue";
+  /** --tun-port (gue). */
+  tunPort?: number;
+  /** -x / -y connection thresholds (0 = none). */
+  uThreshold?: number;
+  lThreshold?: number;
 }
 
 /** A virtual service as the data plane needs it. */
@@ -31,12 +40,31 @@ export interface TableService {
   proto: "tcp" | "udp";
   vip: string;
   port: number;
-  scheduler: "rr" | "wrr";
+  /** A scheduler name the module knows (SCHED_NAMES). */
+  scheduler: string;
   /** In the order they were added; IPVS lists (and iterates) newest first. */
   dests: TableDest[];
+  /** -p timeout (s) and -M netmask; absent = not persistent. */
+  persistence?: { timeout: number; netmask: string } | null;
+  /** -o: one-packet scheduling (UDP). */
+  ops?: boolean;
+  /** -b flags: sh-fallback, sh-port, mh-fallback, mh-port, flag-1..3. */
+  schedFlags?: string[];
 }
 
 const PROTO = { tcp: 6, udp: 17 } as const;
+const FORWARD = { masq: 0, tunnel: 2, route: 3 } as const;
+const TUN_TYPE = { ipip: 0, gue: 1 } as const;
+/** -b flag -> SVC_FLAGS bit (IP_VS_SVC_F_SCHED1..3; sh/mh names alias them as ipvsadm does). */
+const SCHED_FLAG_BITS: Record<string, number> = {
+  "flag-1": 0x0008,
+  "sh-fallback": 0x0008,
+  "mh-fallback": 0x0008,
+  "flag-2": 0x0010,
+  "sh-port": 0x0010,
+  "mh-port": 0x0010,
+  "flag-3": 0x0020,
+};
 
 /** Wire-order IPv4 bytes of a dotted quad. */
 export function ipv4Bytes(addr: string): Uint8Array {
@@ -89,7 +117,20 @@ export class TablePublisher {
       const p = svcBase + idx * l.SVC_SIZE;
       const vip = ipv4Bytes(svc.vip);
       v.setUint8(p + l.SVC_PROTO, PROTO[svc.proto]);
-      v.setUint8(p + l.SVC_SCHED, svc.scheduler === "wrr" ? l.SCHED_WRR : l.SCHED_RR);
+      const schedId = s.schedulers.indexOf(svc.scheduler);
+      if (schedId <= 0) {
+        throw new Error(`Cannot publish service ${svc.vip}:${svc.port}: unknown scheduler "${svc.scheduler}"`);
+      }
+      v.setUint8(p + l.SVC_SCHED, schedId);
+      let flags = 0;
+      for (const f of svc.schedFlags ?? []) flags |= SCHED_FLAG_BITS[f] ?? 0;
+      if (svc.persistence) {
+        flags |= l.SVC_F_PERSISTENT;
+        v.setUint32(p + l.SVC_PTIMEOUT, svc.persistence.timeout, true);
+        s.u8.set(ipv4Bytes(svc.persistence.netmask), p + l.SVC_PMASK);
+      }
+      if (svc.ops) flags |= l.SVC_F_ONEPACKET;
+      v.setUint16(p + l.SVC_FLAGS, flags, true);
       s.u8.set(vip, p + l.SVC_VADDR);
       v.setUint16(p + l.SVC_VPORT, svc.port, false);
       v.setUint16(p + l.SVC_ID, svc.id, true);
@@ -107,7 +148,11 @@ export class TablePublisher {
         v.setUint16(q + l.DEST_PORT, d.port, false);
         v.setUint16(q + l.DEST_ID, d.id, true);
         v.setInt32(q + l.DEST_WEIGHT, d.weight, true);
-        v.setUint8(q + l.DEST_FWD, 0);
+        v.setUint8(q + l.DEST_FWD, FORWARD[d.forward ?? "masq"]);
+        v.setUint8(q + l.DEST_TUN_TYPE, TUN_TYPE[d.tunType ?? "ipip"]);
+        v.setUint16(q + l.DEST_TUN_PORT, d.tunPort ?? 0, false);
+        v.setUint32(q + l.DEST_UTHRESH, d.uThreshold ?? 0, true);
+        v.setUint32(q + l.DEST_LTHRESH, d.lThreshold ?? 0, true);
         v.setUint8(q + l.DEST_FLAGS, d.mac ? l.DEST_F_AVAILABLE : 0);
         v.setUint8(q + l.DEST_IFACE, d.ifaceSlot);
         if (d.mac) {

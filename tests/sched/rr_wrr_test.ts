@@ -81,7 +81,7 @@ async function fixtureFor(scheduler: "rr" | "wrr", weights: number[]): Promise<F
 function picks(fx: Fixture, n: number): number[] {
   const l = fx.state.layout;
   const copy = Atomics.load(new Uint32Array(fx.state.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2) & 1;
-  return Array.from({ length: n }, () => fx.state.exports.sched_pick(copy, 1));
+  return Array.from({ length: n }, () => fx.state.exports.sched_pick(copy, 1, 0, 0, 0, 0));
 }
 
 /** `period` repeated until `n` entries. */

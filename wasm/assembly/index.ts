@@ -89,10 +89,11 @@ export function conn_lookup_out(proto: u32, daddr: u32, dport: u32, caddr: u32, 
 }
 
 /**
- * Runs the service's scheduler once without a packet (scheduler tests);
- * returns the chosen dest's position in the service's list, or -1.
+ * Runs the service's scheduler once without a packet (scheduler tests), as
+ * for a packet from saddr:sport to daddr (wire order) at `now` ms; returns
+ * the chosen dest's position in the service's list, or -1.
  */
-export function sched_pick(copy: u32, svcIndex: u32): i32 {
+export function sched_pick(copy: u32, svcIndex: u32, saddr: u32, sport: u32, daddr: u32, now: f64): i32 {
   const svc = SVC + copy * SVC_COPY + svcIndex * SVC_SIZE;
   const dests = DEST + copy * DEST_COPY + <u32> load<u16>(svc + SVC_DEST_FIRST) * DEST_SIZE;
   const d = schedule(
@@ -101,6 +102,10 @@ export function sched_pick(copy: u32, svcIndex: u32): i32 {
     <u32> load<u16>(svc + SVC_ID),
     dests,
     <u32> load<u16>(svc + SVC_DEST_COUNT),
+    saddr,
+    sport,
+    daddr,
+    <u64> now,
   );
   return d == 0 ? -1 : <i32> ((d - dests) / DEST_SIZE);
 }

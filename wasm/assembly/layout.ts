@@ -67,6 +67,7 @@ export const IFACE_SIZE: u32 = 32;
 export const IFACE_INDEX: u32 = 0; // i32 kernel ifindex (0 = unused slot)
 export const IFACE_MAC: u32 = 4; // u8[6]
 export const IFACE_MTU: u32 = 12; // u32
+export const IFACE_ADDR: u32 = 16; // u32 wire order: the director's IPv4 address there (tunnel source)
 
 export const TIMEOUT_UDP_SLOT: u32 = 15;
 
@@ -84,6 +85,21 @@ export const SVC_DEST_FIRST: u32 = 12; // u16 index into this copy's dests
 export const SVC_DEST_COUNT: u32 = 14; // u16
 export const SVC_WRR_MW: u32 = 16; // i32 max weight - (gcd - 1)
 export const SVC_WRR_DI: u32 = 20; // i32 gcd of weights
+// Scheduler lookup table of this copy (mh): offset into SCHED_TBL of this
+// copy, in u16 entries (dest position + 1, 0 = none), and its length.
+export const SVC_TBL_OFF: u32 = 24; // u32
+export const SVC_TBL_LEN: u32 = 28; // u32
+export const SVC_PTIMEOUT: u32 = 32; // u32 persistence timeout, seconds (0 = not persistent)
+export const SVC_PMASK: u32 = 36; // u32 wire order persistence netmask (-M)
+export const SVC_VADDR_END: u32 = 40; // u32 wire order, service groups: last VIP of a range (0 = single)
+export const SVC_VPORT_END: u32 = 44; // u16 wire order, last port of a port range (0 = single)
+
+// SVC_FLAGS bits (IP_VS_SVC_F_* values where IPVS has one).
+export const SVC_F_PERSISTENT: u16 = 0x0001;
+export const SVC_F_ONEPACKET: u16 = 0x0004; // -o (UDP one-packet scheduling)
+export const SVC_F_SCHED1: u16 = 0x0008; // sh-fallback / mh-fallback
+export const SVC_F_SCHED2: u16 = 0x0010; // sh-port / mh-port
+export const SVC_F_SCHED3: u16 = 0x0020;
 
 export const SVC_HASH: u32 = SVC + 2 * SVC_COPY;
 export const SVC_HASH_COPY: u32 = SVC_HASH_SLOTS * 2; // u16 slots: svc index + 1
@@ -97,7 +113,7 @@ export const VIP_HASH: u32 = SVC_HASH + 2 * SVC_HASH_COPY;
 export const VIP_HASH_COPY: u32 = VIP_HASH_SLOTS * 4;
 
 export const DEST: u32 = VIP_HASH + 2 * VIP_HASH_COPY;
-export const DEST_SIZE: u32 = 32;
+export const DEST_SIZE: u32 = 48;
 export const DEST_COPY: u32 = MAX_DESTS * DEST_SIZE;
 export const DEST_ADDR: u32 = 0; // u32 wire order
 export const DEST_PORT: u32 = 4; // u16 wire order
@@ -108,27 +124,56 @@ export const DEST_FLAGS: u32 = 13; // u8 DEST_F_*
 export const DEST_IFACE: u32 = 14; // u8 iface slot towards the dest
 export const DEST_MAC: u32 = 16; // u8[6] next-hop MAC
 export const DEST_VLAN: u32 = 22; // u16 802.1Q TCI to send with (0 none)
+export const DEST_UTHRESH: u32 = 24; // u32 -x upper connection threshold (0 = none)
+export const DEST_LTHRESH: u32 = 28; // u32 -y lower connection threshold (0 = none)
+export const DEST_TUN_TYPE: u32 = 32; // u8 TUN_* below
+export const DEST_TUN_FLAGS: u32 = 33; // u8 (GUE: none defined yet)
+export const DEST_TUN_PORT: u32 = 34; // u16 wire order, GUE UDP port
 
 export const DEST_F_AVAILABLE: u8 = 1; // next hop resolved
+
+// Forwarding methods: IP_VS_CONN_F_FWD_MASK values.
 export const FWD_MASQ: u8 = 0;
+export const FWD_LOCALNODE: u8 = 1; // not supported
+export const FWD_TUNNEL: u8 = 2;
+export const FWD_ROUTE: u8 = 3;
+// Tunnel types (IP_VS_CONN_F_TUNNEL_TYPE_*).
+export const TUN_IPIP: u8 = 0;
+export const TUN_GUE: u8 = 1;
 
 // ── dest state by stable dest id (shared, atomic) ──
 export const DSTATE: u32 = DEST + 2 * DEST_COPY;
 export const DSTATE_SIZE: u32 = 32;
 export const DSTATE_ACTIVE: u32 = 0; // i32 ActiveConn
 export const DSTATE_INACT: u32 = 4; // i32 InActConn
-export const DSTATE_FLAGS: u32 = 8; // u32 (OVERLOAD later)
+export const DSTATE_FLAGS: u32 = 8; // u32 DEST_OVERLOAD (thresholds)
+export const DSTATE_PERSIST: u32 = 12; // i32 PersistConn: templates bound to the dest
 // u64: next-hop MAC in the low 48 bits (wire order). Connections read it per
 // packet from here, not from their own record, so a next hop that changes
 // MAC (a replaced server, a failed-over gateway) is followed at once.
 export const DSTATE_MAC: u32 = 16;
+export const DSTATE_LAST: u32 = 24; // u32 scheduler scratch (e.g. lblcr: last time the dest set changed)
+
+// ── scheduler lookup tables (per copy; mh): u16 entries ──
+// Written by the supervisor with the copy they belong to, read by workers.
+export const SCHED_TBL_ENTRIES: u32 = 1048576; // per copy
 
 // ── scheduler state by stable service id (shared, CAS) ──
-export const SCHED: u32 = DSTATE + MAX_DESTS * DSTATE_SIZE;
+export const SCHED_TBL: u32 = DSTATE + MAX_DESTS * DSTATE_SIZE;
+export const SCHED_TBL_COPY: u32 = SCHED_TBL_ENTRIES * 2;
+export const SCHED: u32 = SCHED_TBL + 2 * SCHED_TBL_COPY;
 export const SCHED_SIZE: u32 = 16;
 
+// ── locality tables (lblc, lblcr) by stable service id (shared, CAS) ──
+// LOCALITY_SLOTS entries of LOCALITY_ENTRY bytes per service; the entry
+// format belongs to sched/lblc.ts and sched/lblcr.ts.
+export const LOCALITY_SLOTS: u32 = 1024;
+export const LOCALITY_ENTRY: u32 = 32;
+export const LOCALITY: u32 = SCHED + MAX_SERVICES * SCHED_SIZE;
+export const LOCALITY_SIZE: u32 = LOCALITY_SLOTS * LOCALITY_ENTRY;
+
 // ── per-worker statistics ──
-export const STATS: u32 = SCHED + MAX_SERVICES * SCHED_SIZE;
+export const STATS: u32 = LOCALITY + MAX_SERVICES * LOCALITY_SIZE;
 export const STAT_GLOBALS: u32 = 64; // u64 counters, see stats.ts
 export const STAT_SVC_SIZE: u32 = 40; // conns, inpkts, outpkts, inbytes, outbytes (u64)
 export const STAT_DEST_SIZE: u32 = 40;
@@ -156,8 +201,10 @@ export const CONN_DPORT: u32 = 32;
 export const CONN_DEST_ID: u32 = 34; // u16
 export const CONN_SVC_ID: u32 = 36; // u16
 export const CONN_DEST_IFACE: u32 = 38; // u8
+export const CONN_FWD: u32 = 39; // u8 FWD_* of the dest when the connection was made
 export const CONN_EXPIRES: u32 = 40; // u64 ms of the data plane's monotonic clock
 export const CONN_CMAC: u32 = 48; // u8[6] client-side next hop (the last source MAC seen from the client)
+export const CONN_CONTROL: u32 = 56; // u32 persistence: template record index + 1 controlling this one (0 none)
 export const CONN_DVLAN: u32 = 60; // u16 802.1Q TCI towards the dest (0 none)
 
 export const SLOT_EMPTY: u32 = 0;
@@ -166,6 +213,9 @@ export const SLOT_LIVE: u32 = 2;
 export const SLOT_DEAD: u32 = 3;
 
 export const CONN_F_INACTIVE: u32 = 1; // IP_VS_CONN_F_INACTIVE: counted in InActConn
+export const CONN_F_TEMPLATE: u32 = 0x02; // IP_VS_CONN_F_TEMPLATE: a persistence template
+export const CONN_F_ONE_PACKET: u32 = 0x04; // IP_VS_CONN_F_ONE_PACKET: -o, never kept
+export const CONN_F_NOOUTPUT: u32 = 0x08; // DR/TUN: replies bypass the director (INPUT-ONLY states)
 export const CONN_F_DEAD: u32 = 0x80; // being reclaimed: its counters are already taken back
 // Slots probed per lookup/insert; none free in the window = table full. With
 // linear probing and random hashes, 32 slots keep drops negligible up to

@@ -367,13 +367,23 @@ function newConn(
 ): u32 {
   const dests = DEST + copy * DEST_COPY + <u32> load<u16>(svc + SVC_DEST_FIRST) * DEST_SIZE;
   const svcId = <u32> load<u16>(svc + SVC_ID);
-  const d = schedule(<u32> load<u8>(svc + SVC_SCHED), svc, svcId, dests, <u32> load<u16>(svc + SVC_DEST_COUNT));
+  const saddr = load<u32>(ip + IP_SADDR);
+  const daddr = load<u32>(ip + IP_DADDR);
+  const d = schedule(
+    <u32> load<u8>(svc + SVC_SCHED),
+    svc,
+    svcId,
+    dests,
+    <u32> load<u16>(svc + SVC_DEST_COUNT),
+    saddr,
+    sport,
+    daddr,
+    now,
+  );
   if (d == 0) {
     S.drop(sb, S.D_NO_DEST);
     return 0;
   }
-  const saddr = load<u32>(ip + IP_SADDR);
-  const daddr = load<u32>(ip + IP_DADDR);
   const c = claim(proto, saddr, sport, daddr, dport, now);
   if (c == 0) {
     S.drop(sb, S.D_CONN_TABLE_FULL);

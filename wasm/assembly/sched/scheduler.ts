@@ -8,10 +8,24 @@ import { DEST_F_AVAILABLE, DEST_FLAGS, DEST_ID, DEST_WEIGHT, DSTATE, DSTATE_FLAG
 import { rrSchedule } from "./rr";
 import { wrrSchedule } from "./wrr";
 
+// Ids of the 14 mainline IPVS schedulers. A name is listed in SCHED_NAMES
+// (and so accepted by the supervisor) only once its file exists here.
 export const SCHED_RR: u32 = 1;
 export const SCHED_WRR: u32 = 2;
-/** Names by id (id 0 unused); the supervisor reads them from here. */
-export const SCHED_NAMES = ",rr,wrr";
+export const SCHED_LC: u32 = 3;
+export const SCHED_WLC: u32 = 4;
+export const SCHED_SED: u32 = 5;
+export const SCHED_NQ: u32 = 6;
+export const SCHED_FO: u32 = 7;
+export const SCHED_OVF: u32 = 8;
+export const SCHED_TWOS: u32 = 9;
+export const SCHED_SH: u32 = 10;
+export const SCHED_DH: u32 = 11;
+export const SCHED_MH: u32 = 12;
+export const SCHED_LBLC: u32 = 13;
+export const SCHED_LBLCR: u32 = 14;
+/** Names by id (id 0 unused; an empty name = not built); the supervisor reads them from here. */
+export const SCHED_NAMES = ",rr,wrr,,,,,,,,,,,,";
 
 export const DEST_OVERLOAD: u32 = 1; // IP_VS_DEST_F_OVERLOAD in DSTATE_FLAGS
 
@@ -33,8 +47,23 @@ export function weightOf(d: u32): i32 {
   return load<i32>(d + DEST_WEIGHT);
 }
 
-/** Returns the chosen dest's address in the dest table, or 0. */
-export function schedule(sched: u32, svc: u32, svcId: u32, dests: u32, n: u32): u32 {
+/**
+ * Returns the chosen dest's address in the dest table, or 0. `saddr`,
+ * `sport` and `daddr` are the packet's source address/port and destination
+ * address in wire order (the hashing schedulers key on them); `now` is the
+ * data plane's clock in ms (lblc/lblcr age their entries with it).
+ */
+export function schedule(
+  sched: u32,
+  svc: u32,
+  svcId: u32,
+  dests: u32,
+  n: u32,
+  saddr: u32,
+  sport: u32,
+  daddr: u32,
+  now: u64,
+): u32 {
   if (sched == SCHED_WRR) return wrrSchedule(svc, svcId, dests, n);
   return rrSchedule(svcId, dests, n);
 }
