@@ -303,6 +303,8 @@ export function configToObject(config: Config): Record<string, unknown> {
         address: d.address,
         port: d.port,
         forward: d.forward,
+        ...(d.forward === "tunnel" ? { tun_type: d.tunType } : {}),
+        ...(d.forward === "tunnel" && d.tunType === "gue" ? { tun_port: d.tunPort } : {}),
         weight: d.weight,
         u_threshold: d.uThreshold,
         l_threshold: d.lThreshold,

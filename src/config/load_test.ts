@@ -79,6 +79,8 @@ Deno.test("defaults are filled in", () => {
           address,
           port: 80, // the service port
           forward: "masq",
+          tunType: "ipip",
+          tunPort: 0,
           weight: 1,
           uThreshold: 0,
           lThreshold: 0,
@@ -122,8 +124,10 @@ Deno.test("round trip: parseConfig(configToYaml(c)) equals c", async () => {
   tricky.timeouts = { tcp: 1, tcpfin: 2147483, udp: 3 };
   tricky.services[0].dests[1] = {
     address: "10.20.0.12",
-    port: 8080,
-    forward: "masq",
+    port: 80,
+    forward: "tunnel",
+    tunType: "gue",
+    tunPort: 6080,
     weight: 0,
     uThreshold: 0,
     lThreshold: 0,
@@ -457,19 +461,34 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     'services[0].sched_flags[1]: "turbo" is not a scheduler flag (valid: sh-fallback',
   ],
   [
-    "forward route",
-    (c) => c.services[0].dests[0].forward = "route",
-    'services[0].dests[0].forward: forward method "route" is not supported yet (this build forwards with masq only)',
+    "forward route with a mapped port",
+    (c) => Object.assign(c.services[0].dests[0], { forward: "route", port: 8080 }),
+    "services[0].dests[0].port: 8080 differs from the service port 80: only forward masq can map ports (route sends to the service port)",
   ],
   [
-    "forward tunnel",
-    (c) => c.services[0].dests[1].forward = "tunnel",
-    'services[0].dests[1].forward: forward method "tunnel" is not supported yet (this build forwards with masq only)',
+    "forward tunnel gue without a port",
+    (c) => Object.assign(c.services[0].dests[1], { forward: "tunnel", tun_type: "gue" }),
+    "services[0].dests[1].tun_port: is required with tun_type gue (the real server's GUE UDP port)",
+  ],
+  [
+    "tun_port on an ipip tunnel",
+    (c) => Object.assign(c.services[0].dests[1], { forward: "tunnel", tun_port: 6080 }),
+    "services[0].dests[1].tun_port: only applies to tun_type gue",
+  ],
+  [
+    "tun_type on a masq dest",
+    (c) => c.services[0].dests[0].tun_type = "ipip",
+    "services[0].dests[0].tun_type: only applies to forward tunnel (this dest is masq)",
+  ],
+  [
+    "tun_type gre",
+    (c) => Object.assign(c.services[0].dests[1], { forward: "tunnel", tun_type: "gre" }),
+    'services[0].dests[1].tun_type: tunnel type "gre" is not supported yet (this build has ipip, gue)',
   ],
   [
     "forward unknown",
     (c) => c.services[0].dests[0].forward = "nat",
-    'services[0].dests[0].forward: unknown forward method "nat" (valid: masq; did you mean "masq"?)',
+    'services[0].dests[0].forward: unknown forward method "nat" (valid: masq, route, tunnel; did you mean "masq"?)',
   ],
   [
     "weight negative",

@@ -44,10 +44,14 @@ export const PLANNED_SCHEDULERS = [
  */
 export const DEFAULT_SCHEDULER: Scheduler = "wrr";
 
-/** Forwarding methods lvsd implements today (ipvsadm -m). */
-export const SUPPORTED_FORWARDS = ["masq"] as const;
-/** ipvsadm -g (direct routing) and -i (IPIP), not built yet. */
-export const PLANNED_FORWARDS = ["route", "tunnel"] as const;
+/** Forwarding methods: ipvsadm -m (NAT), -g (direct routing), -i (tunnel). */
+export const SUPPORTED_FORWARDS = ["masq", "route", "tunnel"] as const;
+/** IPVS's LocalNode is not a thing a userspace director can do. */
+export const PLANNED_FORWARDS = [] as const;
+
+/** ipvsadm --tun-type values lvsd encapsulates with. */
+export const SUPPORTED_TUN_TYPES = ["ipip", "gue"] as const;
+export const PLANNED_TUN_TYPES = ["gre"] as const;
 
 /** ipvsadm -b flags; accepted by name, none implemented yet. */
 export const SCHED_FLAGS = [
@@ -80,6 +84,8 @@ export type Proto = (typeof SUPPORTED_PROTOS)[number];
 export type Scheduler = (typeof SUPPORTED_SCHEDULERS)[number];
 /** A forwarding method lvsd implements. */
 export type Forward = (typeof SUPPORTED_FORWARDS)[number];
+/** A tunnel encapsulation lvsd implements. */
+export type TunType = (typeof SUPPORTED_TUN_TYPES)[number];
 /** An ipvsadm -b scheduler flag. */
 export type SchedFlag = (typeof SCHED_FLAGS)[number];
 
@@ -111,6 +117,10 @@ export interface DestConfig {
   /** dport; defaults to the service port. */
   port: number;
   forward: Forward;
+  /** Tunnel encapsulation (forward tunnel only): --tun-type. */
+  tunType: TunType;
+  /** GUE destination port (--tun-port), 0 unless tunType is gue. */
+  tunPort: number;
   /** 0..65535; 0 = quiescent (keeps its connections, gets no new ones). */
   weight: number;
   uThreshold: number;
@@ -277,9 +287,17 @@ const destShape = {
     "forward method",
     SUPPORTED_FORWARDS,
     PLANNED_FORWARDS,
-    "this build forwards with masq only",
-    { nat: "masq", dr: "route", gatewaying: "route", tun: "tunnel" },
-  ).default("masq"), // ipvsadm defaults to route (DR), not built yet
+    "",
+    { nat: "masq", dr: "route", gatewaying: "route", tun: "tunnel", ipip: "tunnel" },
+    // keepalived's lvs_method defaults to NAT; ipvsadm's -a defaults to -g.
+  ).default("masq"),
+  tun_type: choice(
+    "tunnel type",
+    SUPPORTED_TUN_TYPES,
+    PLANNED_TUN_TYPES,
+    `this build has ${SUPPORTED_TUN_TYPES.join(", ")}`,
+  ).optional(),
+  tun_port: intRange(1, 65535).optional(),
   weight: intRange(0, 65535).default(1),
   u_threshold: intRange(0, INT_MAX).default(0)
     .check(reject((v) => v !== 0, THRESHOLDS_NOT_YET)),
@@ -323,6 +341,36 @@ const serviceShape = {
   dests: z.array(z.strictObject(destShape)).default([]),
 };
 
+/**
+ * Rules between a dest's keys and its service's (ipvsadm.c): DR and tunnel
+ * real servers get the service port (only NAT maps ports), tun_type and
+ * tun_port only mean something for tunnel, and GUE needs a port.
+ */
+function checkDests(
+  ctx: {
+    value: { port: number; dests: { port?: number; forward: string; tun_type?: string; tun_port?: number }[] };
+    issues: z.core.$ZodRawIssue[];
+  },
+): void {
+  const svc = ctx.value;
+  svc.dests.forEach((d, i) => {
+    const issue = (key: string, message: string) =>
+      ctx.issues.push({ code: "custom", message, input: d, path: ["dests", i, key] });
+    if (d.forward !== "masq" && d.port !== undefined && d.port !== svc.port) {
+      issue(
+        "port",
+        `${d.port} differs from the service port ${svc.port}: only forward masq can map ports (${d.forward} sends to the service port)`,
+      );
+    }
+    if (d.forward !== "tunnel") {
+      if (d.tun_type !== undefined) issue("tun_type", `only applies to forward tunnel (this dest is ${d.forward})`);
+      if (d.tun_port !== undefined) issue("tun_port", `only applies to forward tunnel (this dest is ${d.forward})`);
+    } else if ((d.tun_type ?? "ipip") === "gue") {
+      if (d.tun_port === undefined) issue("tun_port", "is required with tun_type gue (the real server's GUE UDP port)");
+    } else if (d.tun_port !== undefined) issue("tun_port", "only applies to tun_type gue");
+  });
+}
+
 const rootShape = {
   workers: z.union([z.literal("auto"), intRange(1, 16)], {
     error: (iss) =>
@@ -345,7 +393,7 @@ const rootShape = {
   interfaces: z.array(z.strictObject(interfaceShape))
     .min(1, { error: "at least one interface is required" }),
   // A director may start empty and get its services from the admin API.
-  services: z.array(z.strictObject(serviceShape)).default([]),
+  services: z.array(z.strictObject(serviceShape).check(checkDests)).default([]),
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
@@ -369,6 +417,8 @@ export const configSchema = z.strictObject(rootShape).transform(
         address: d.address,
         port: d.port ?? s.port,
         forward: d.forward,
+        tunType: d.tun_type ?? "ipip",
+        tunPort: d.tun_port ?? 0,
         weight: d.weight,
         uThreshold: d.u_threshold,
         lThreshold: d.l_threshold,

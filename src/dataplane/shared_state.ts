@@ -127,6 +127,13 @@ export class SharedState {
     this.view.setUint32(p + l.IFACE_MTU, mtu, true);
   }
 
+  /** The director's IPv4 address on interface slot `slot` (the source of tunnelled packets). */
+  setInterfaceAddress(slot: number, addr: string): void {
+    const l = this.layout;
+    const parts = addr.split(".").map(Number);
+    this.u8.set(parts, l.CTRL + l.CTRL_IFACES + slot * l.IFACE_SIZE + l.IFACE_ADDR);
+  }
+
   /** Byte offset of worker `w`'s I/O region. */
   ioBase(w: number): number {
     return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_IO_BASE, true) + w * this.layout.IO_STRIDE;

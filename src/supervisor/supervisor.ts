@@ -93,6 +93,8 @@ export class Supervisor {
         port: d.port,
         weight: d.weight,
         forward: d.forward,
+        tunType: d.tunType,
+        tunPort: d.tunPort,
         uThreshold: d.uThreshold,
         lThreshold: d.lThreshold,
         ifaceSlot: 0,
@@ -168,6 +170,8 @@ export class Supervisor {
       const mac = await resolveNeighbour(hop, route.dev, timeoutMs);
       if (!mac) return null;
       this.#nextHops.set(addr, { dev: route.dev, hop });
+      // Tunnel packets leave from the address the kernel would use there.
+      if (route.src) this.state.setInterfaceAddress(slot, route.src);
       return { slot, mac };
     } catch (e) {
       this.#log(`lvsd: cannot resolve dest ${addr}: ${(e as Error).message}`);

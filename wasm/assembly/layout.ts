@@ -204,8 +204,10 @@ export const CONN_DEST_IFACE: u32 = 38; // u8
 export const CONN_FWD: u32 = 39; // u8 FWD_* of the dest when the connection was made
 export const CONN_EXPIRES: u32 = 40; // u64 ms of the data plane's monotonic clock
 export const CONN_CMAC: u32 = 48; // u8[6] client-side next hop (the last source MAC seen from the client)
+export const CONN_TUN_TYPE: u32 = 54; // u8 TUN_* of a tunnel connection
 export const CONN_CONTROL: u32 = 56; // u32 persistence: template record index + 1 controlling this one (0 none)
 export const CONN_DVLAN: u32 = 60; // u16 802.1Q TCI towards the dest (0 none)
+export const CONN_TUN_PORT: u32 = 62; // u16 wire order, GUE port of a tunnel connection
 
 export const SLOT_EMPTY: u32 = 0;
 export const SLOT_BUSY: u32 = 1;

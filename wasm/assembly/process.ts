@@ -17,10 +17,14 @@ import {
   CONN_EXPIRES,
   CONN_F_DEAD,
   CONN_F_INACTIVE,
+  CONN_F_NOOUTPUT,
+  CONN_FWD,
   CONN_INC,
   CONN_PROTO,
   CONN_SF,
   CONN_SVC_ID,
+  CONN_TUN_PORT,
+  CONN_TUN_TYPE,
   CONN_VADDR,
   CONN_VPORT,
   CTRL,
@@ -33,19 +37,27 @@ import {
   DEST,
   DEST_ADDR,
   DEST_COPY,
+  DEST_FWD,
   DEST_ID,
   DEST_IFACE,
   DEST_MAC,
   DEST_PORT,
   DEST_SIZE,
+  DEST_TUN_PORT,
+  DEST_TUN_TYPE,
   DEST_VLAN,
   DSTATE,
   DSTATE_ACTIVE,
   DSTATE_INACT,
   DSTATE_MAC,
   DSTATE_SIZE,
+  FWD_MASQ,
+  FWD_ROUTE,
+  FWD_TUNNEL,
+  IFACE_ADDR,
   IFACE_INDEX,
   IFACE_MAC,
+  IFACE_MTU,
   IFACE_SIZE,
   IO_RX_CMSG,
   IO_RX_HDRS,
@@ -133,15 +145,21 @@ import {
 } from "./pkt/vnet";
 import { claim, expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
-import { DIR_INPUT, DIR_OUTPUT, isActive, nextState, S_CLOSE, S_NONE, S_TIME_WAIT } from "./proto/tcp";
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_CLOSE, S_NONE, S_TIME_WAIT } from "./proto/tcp";
 import { schedule } from "./sched/scheduler";
 import { rewrite } from "./xmit/nat";
+import { encapsulate, tunnelOverhead } from "./xmit/tunnel";
+import { fragNeeded } from "./xmit/icmp_error";
 
 // Per-instance scratch for the frame being handled. Module globals are per
 // instance (= per worker), which is exactly their scope here.
 let outSlot: i32 = -1; // iface slot to send on; -1 = no transmit
 let outVlan: u32 = 0; // 802.1Q TCI to put back on send (0 = none)
 let outType: u16 = 0; // EtherType for sockaddr_ll.sll_protocol
+// How the frame to send differs from the one received: bytes added in front
+// (tunnel headers, in the slot's headroom) and its new length, or 0 = same.
+let outShift: u32 = 0;
+let outLen: u32 = 0;
 
 const NO_TX: i32 = -1;
 
@@ -351,6 +369,24 @@ function handleIcmp(f: u32, ip: u32, l4: u32, l4len: u32, ifslot: u32, sb: u32, 
   return <i32> ifslot;
 }
 
+/**
+ * A packet that does not fit the MTU towards its real server: with DF set
+ * the client gets ICMP frag-needed with the MTU that fits (IPVS pmtu_disc);
+ * without DF IPVS would fragment, which lvsd does not (dropped, counted).
+ */
+function tooBig(v: u32, ip: u32, tot: u32, mtu: u32, ifslot: u32, tci: u32, sb: u32): i32 {
+  if ((load<u16>(ip + IP_FRAG) & 0x0040) == 0) {
+    S.drop(sb, S.D_NEEDS_FRAGMENTATION);
+    return NO_TX;
+  }
+  S.drop(sb, S.D_FRAG_NEEDED);
+  S.count(sb, S.G_ICMP_ERRORS_SENT, 1);
+  outLen = fragNeeded(v, tot, ifaceAddr(ifslot) + IFACE_MAC, mtu < 68 ? 68 : mtu);
+  outVlan = tci;
+  outType = ETHERTYPE_IPV4;
+  return <i32> ifslot;
+}
+
 /** Creates a connection for the first packet of a flow; returns it or 0 (counted drop). */
 function newConn(
   copy: u32,
@@ -402,11 +438,18 @@ function newConn(
   store<u16>(c + CONN_DEST_ID, <u16> destId);
   store<u16>(c + CONN_SVC_ID, <u16> svcId);
   store<u8>(c + CONN_DEST_IFACE, load<u8>(d + DEST_IFACE));
+  const fwd = load<u8>(d + DEST_FWD);
+  store<u8>(c + CONN_FWD, fwd);
+  store<u8>(c + CONN_TUN_TYPE, load<u8>(d + DEST_TUN_TYPE));
+  store<u16>(c + CONN_TUN_PORT, load<u16>(d + DEST_TUN_PORT));
   store<u16>(c + CONN_DVLAN, load<u16>(d + DEST_VLAN));
   copyMac(c + CONN_CMAC, f + ETH_SRC);
   // New connections start inactive (__ip_vs_update_dest sets
   // IP_VS_CONN_F_INACTIVE); the first transition moves a TCP one to active.
-  atomic.store<u32>(c + CONN_SF, <u32> S_NONE | (CONN_F_INACTIVE << 8)); // was DEAD since claim()
+  // DR and tunnel connections see one direction only (IP_VS_CONN_F_NOOUTPUT:
+  // the INPUT-ONLY state table).
+  const cflags = CONN_F_INACTIVE | (fwd != FWD_MASQ ? CONN_F_NOOUTPUT : 0);
+  atomic.store<u32>(c + CONN_SF, <u32> S_NONE | (cflags << 8)); // was DEAD since claim()
   atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(proto == IPPROTO_TCP ? 0 : TIMEOUT_UDP_SLOT));
   atomic.add<i32>(DSTATE + destId * DSTATE_SIZE + DSTATE_INACT, 1);
   if (!publish(c, now)) {
@@ -532,19 +575,32 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       if (c == 0) return NO_TX;
       inc = foundInc;
     }
-    if (proto == IPPROTO_TCP) tcpTransition(c, inc, DIR_INPUT, tflags, now);
-    else udpRefresh(c, inc, now);
-    rewrite(
-      ip,
-      ip + IP_DADDR,
-      l4 + 2,
-      checkAt,
-      proto,
-      load<u32>(c + CONN_DADDR),
-      <u32> load<u16>(c + CONN_DPORT),
-      partial,
-    );
+    const fwd = load<u8>(c + CONN_FWD);
+    if (proto == IPPROTO_TCP) {
+      const noOutput = (atomic.load<u32>(c + CONN_SF) >> 8) & CONN_F_NOOUTPUT;
+      tcpTransition(c, inc, noOutput ? DIR_INPUT_ONLY : DIR_INPUT, tflags, now);
+    } else udpRefresh(c, inc, now);
     const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
+    const gso = load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE;
+    if (fwd == FWD_MASQ) {
+      rewrite(
+        ip,
+        ip + IP_DADDR,
+        l4 + 2,
+        checkAt,
+        proto,
+        load<u32>(c + CONN_DADDR),
+        <u32> load<u16>(c + CONN_DPORT),
+        partial,
+      );
+    } else if (!gso) {
+      // DR sends the packet as it came; a tunnel adds its headers. Either
+      // must fit the MTU towards the real server (GSO frames are cut to
+      // size by the kernel on send).
+      const over = fwd == FWD_TUNNEL ? tunnelOverhead(<u32> load<u8>(c + CONN_TUN_TYPE)) : 0;
+      const mtu = load<u32>(ifaceAddr(dslot) + IFACE_MTU);
+      if (tot + over > mtu) return tooBig(v, ip, tot, mtu - over, ifslot, tci, sb);
+    }
     // The client's next hop is whatever MAC it last came from.
     if (
       load<u32>(c + CONN_CMAC) != load<u32>(f + ETH_SRC) || load<u16>(c + CONN_CMAC + 4) != load<u16>(f + ETH_SRC + 4)
@@ -556,6 +612,23 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     store<u32>(f, <u32> nh);
     store<u16>(f + 4, <u16> (nh >> 32));
     copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
+    // After the MACs: encapsulation moves the Ethernet header into the headroom.
+    if (fwd == FWD_TUNNEL) {
+      if (gso) {
+        // Segmenting a GSO frame into tunnelled packets is not built yet.
+        S.drop(sb, S.D_GSO_TUNNEL);
+        return NO_TX;
+      }
+      outShift = encapsulate(
+        v,
+        tot,
+        load<u32>(c + CONN_DADDR),
+        load<u32>(ifaceAddr(dslot) + IFACE_ADDR),
+        <u32> load<u8>(c + CONN_TUN_TYPE),
+        <u32> load<u16>(c + CONN_TUN_PORT),
+      );
+      outLen = flen + outShift;
+    }
     const sid = <u32> load<u16>(c + CONN_SVC_ID);
     const did = <u32> load<u16>(c + CONN_DEST_ID);
     outVlan = <u32> load<u16>(c + CONN_DVLAN);
@@ -572,10 +645,11 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     return <i32> dslot;
   }
 
-  // Real server -> client: the out direction, only for known connections.
+  // Real server -> client: the out direction, only for known NAT
+  // connections (DR and tunnel replies never pass the director).
   const c = lookupOut(proto, saddr, sport, daddr, dport, now);
   const inc = foundInc;
-  if (c == 0) {
+  if (c == 0 || load<u8>(c + CONN_FWD) != FWD_MASQ) {
     S.count(sb, S.G_IGNORED, 1);
     return NO_TX;
   }
@@ -726,6 +800,8 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
     const v = io + IO_SLOTS + i * SLOT_SIZE + SLOT_HEADROOM;
     S.count(sb, S.G_RX_FRAMES, 1);
     outSlot = NO_TX;
+    outShift = 0;
+    outLen = 0;
     if (load<u32>(h + MH_FLAGS) & MSG_TRUNC) {
       S.drop(sb, S.D_OVERSIZE);
     } else if (len < VNET_HDR_LEN + ETH_HLEN) {
@@ -753,9 +829,10 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
         S.count(sb, S.G_IGNORED, 1);
       }
       if (outSlot >= 0) {
-        emit(io, tx, v, flen, <u32> outSlot, outVlan, outType);
+        const olen = outLen != 0 ? outLen : flen;
+        emit(io, tx, v - outShift, olen, <u32> outSlot, outVlan, outType);
         S.count(sb, S.G_TX_FRAMES, 1);
-        S.count(sb, S.G_TX_BYTES, flen);
+        S.count(sb, S.G_TX_BYTES, olen);
         tx++;
       }
     }

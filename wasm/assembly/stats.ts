@@ -25,6 +25,8 @@ export const G_TX_ERRORS: u32 = 12;
 export const G_TX_DROPPED: u32 = 13;
 export const G_RX_ERRORS: u32 = 14;
 export const G_RX_KERNEL_DROPS: u32 = 15; // PACKET_STATISTICS tp_drops: lvsd fell behind
+// Drop reasons take indexes DROP_BASE.. (below); more globals from 48 on.
+export const G_ICMP_ERRORS_SENT: u32 = 48; // frag-needed sent to clients
 
 // Drop reasons: counter index = DROP_BASE + reason. Names, in order, are in
 // DROP_REASON_NAMES; the supervisor reads them from there.
@@ -45,10 +47,13 @@ export const D_PROTO_UNSUPPORTED: u32 = 12;
 export const D_OVERSIZE: u32 = 13;
 export const D_BAD_ARP: u32 = 14;
 export const D_NO_SERVICE: u32 = 15;
-export const D_COUNT: u32 = 16;
+export const D_FRAG_NEEDED: u32 = 16; // DF packet too big for the path: answered with ICMP frag-needed
+export const D_NEEDS_FRAGMENTATION: u32 = 17; // too big, no DF: IPVS would fragment, lvsd does not
+export const D_GSO_TUNNEL: u32 = 18; // a GSO frame for a tunnel dest (segmentation not built)
+export const D_COUNT: u32 = 19;
 
 export const DROP_REASON_NAMES =
-  "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,bad_arp,no_service";
+  "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,bad_arp,no_service,frag_needed,needs_fragmentation,gso_tunnel";
 
 // @ts-ignore: decorator
 
