@@ -8,6 +8,9 @@
  *                      ip_forward=0 (lvsd forwards)           ├─ rs2 ─── eth0 10.20.0.12
  *  VIP 10.10.0.100: on the client subnet, assigned nowhere    └─ rs3 ─── eth0 10.20.0.13
  *  (lvsd answers ARP for it)                                  rs default via 10.20.0.1
+ *
+ *  directReturn() (DR / tunnel): cli lan0 10.20.0.2 ── br0, and the chosen
+ *  servers route 10.10.0.0/24 via 10.20.0.2 (replies bypass the director)
  * ```
  *
  * Veth ends are created directly inside their namespaces, so no interface
@@ -34,6 +37,12 @@ export const REAL_SERVER_ADDRS: readonly string[] = [
   "10.20.0.12",
   "10.20.0.13",
 ];
+/**
+ * The client's address on the servers' LAN once {@link Lab.directReturn}
+ * has linked it there: the stand-in for the router through which DR and
+ * tunnel real servers answer clients without the director.
+ */
+export const CLIENT_LAN_ADDR = "10.20.0.2";
 /** Where state files of labs that are up live, one `${prefix}.json` each. */
 export const LAB_STATE_DIR = "/run/lvsd-lab";
 /** Every lab prefix matches this. */
@@ -690,9 +699,48 @@ export class Lab {
     if (!offloads) await this.setOffloads(false);
   }
 
+  #clientOnLan = false;
+
+  /**
+   * Makes real servers (indexes into rs1..) answer clients directly, as in
+   * LVS-DR and LVS-TUN: the client gets a second link on the servers' LAN
+   * (lan0, {@link CLIENT_LAN_ADDR}) standing in for the site's router, and
+   * each chosen server routes the client subnet through it instead of
+   * through the director. With `vipOnLo` (DR) the server also holds the VIP
+   * on lo with arp_ignore=1 and arp_announce=2, the classic setup: it
+   * accepts packets for the VIP but never answers ARP for it, so only the
+   * director does. Tunnel servers get the VIP from `lvsd decap` instead.
+   */
+  async directReturn(servers: readonly number[], opts: { vipOnLo: boolean }): Promise<void> {
+    const { client, lan } = this.ns;
+    const sysctl = which("sysctl") ?? "/usr/sbin/sysctl";
+    if (!this.#clientOnLan) {
+      this.#clientOnLan = true;
+      await this.#ip(null, [`link add lan0 netns ${client} type veth peer name cli netns ${lan}`]);
+      await this.#ip(lan, ["link set cli master br0", "link set cli up"]);
+      await this.#ip(client, [`addr add ${CLIENT_LAN_ADDR}/24 dev lan0`, "link set lan0 up"]);
+      // Replies from the VIP arrive on lan0 while the route to the VIP is
+      // eth0: strict reverse-path filtering would drop them.
+      for (const key of ["all", "lan0", "default"]) {
+        await this.exec(client, [sysctl, "-qw", `net.ipv4.conf.${key}.rp_filter=0`], { check: true });
+      }
+    }
+    for (const i of servers) {
+      const ns = this.ns.servers[i];
+      await this.#ip(ns, [`route replace ${CLIENT_ADDR.replace(/\.\d+$/, ".0")}/24 via ${CLIENT_LAN_ADDR}`]);
+      if (opts.vipOnLo) {
+        await this.#ip(ns, [`addr add ${VIP}/32 dev lo`]);
+        for (const kv of ["all.arp_ignore=1", "all.arp_announce=2", "eth0.arp_ignore=1", "eth0.arp_announce=2"]) {
+          await this.exec(ns, [sysctl, "-qw", `net.ipv4.conf.${kv}`], { check: true });
+        }
+      }
+    }
+  }
+
   /** Every (namespace, interface) of the lab. */
   get interfaces(): readonly { ns: string; ifname: string }[] {
     return [
+      ...(this.#clientOnLan ? [{ ns: this.ns.client, ifname: "lan0" }, { ns: this.ns.lan, ifname: "cli" }] : []),
       { ns: this.ns.client, ifname: "eth0" },
       { ns: this.ns.director, ifname: "ext0" },
       { ns: this.ns.director, ifname: "int0" },

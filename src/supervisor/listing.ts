@@ -8,6 +8,9 @@ import { GLOBAL_COUNTERS, type SharedState } from "../dataplane/shared_state.ts"
 import { monotonicMs } from "../sys/clock.ts";
 import type { TableService } from "../dataplane/tables.ts";
 
+/** ipvsadm's names for the forwarding methods. */
+const FORWARD_NAMES = { masq: "Masq", route: "Route", tunnel: "Tunnel" } as const;
+
 /** Counters summed over all workers. */
 export interface Totals {
   globals: Record<string, number>;
@@ -74,9 +77,9 @@ export function listServices(state: SharedState, services: TableService[]): stri
     for (const d of [...s.dests].reverse()) {
       const c = destConns(state, d.id);
       lines.push(
-        `  -> ${pad(`${d.addr}:${d.port}`, 28)} ${pad("Masq", 7)} ${pad(String(d.weight), 6)} ${
-          pad(String(c.active), 10)
-        } ${c.inactive}`,
+        `  -> ${pad(`${d.addr}:${d.port}`, 28)} ${pad(FORWARD_NAMES[d.forward ?? "masq"], 7)} ${
+          pad(String(d.weight), 6)
+        } ${pad(String(c.active), 10)} ${c.inactive}`,
       );
     }
   }

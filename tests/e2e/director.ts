@@ -28,6 +28,10 @@ export interface DirectorConfig {
   connTableSize?: number;
   /** Program to run instead of src/main.ts (e.g. a bundle outside the repo). */
   entry?: string;
+  /** The whole config instead of the generated one. */
+  yaml?: string;
+  /** Runs after the real servers are up, before lvsd starts (e.g. Lab.directReturn). */
+  setup?: (lab: Lab) => Promise<void>;
 }
 
 /** The YAML lvsd is started with. */
@@ -86,7 +90,8 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
   };
   try {
     await lab.startRealServers();
-    await start(configYaml(cfg));
+    await cfg.setup?.(lab);
+    await start(cfg.yaml ?? configYaml(cfg));
     const d: Director = {
       lab,
       get lvsd() {
@@ -104,7 +109,7 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
         return await Deno.readTextFile(statusFile);
       },
       async restart(yaml?: string) {
-        await start(yaml ?? configYaml(cfg));
+        await start(yaml ?? cfg.yaml ?? configYaml(cfg));
       },
       async stop() {
         if (lvsd && !lvsd.exited) {

@@ -1,0 +1,89 @@
+/**
+ * End to end with direct routing: the real servers hold the VIP on lo
+ * (arp_ignore=1, arp_announce=2) and answer the client themselves through
+ * the site's "router" (the client's second link), so only requests cross
+ * the director. Also a service mixing NAT and DR dests.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { patternBytes, VIP } from "../../src/lab/mod.ts";
+import { counter, withDirector } from "./director.ts";
+
+const E2E = { sanitizeOps: false, sanitizeResources: false };
+
+function drYaml(forwards: string[], weights = [1, 2, 3]): string {
+  const dests = forwards.map((f, i) =>
+    `      - { address: 10.20.0.${11 + i}, port: 80, forward: ${f}, weight: ${weights[i]} }`
+  ).join("\n");
+  return `workers: 2
+conn_table_size: 65536
+interfaces: [ { name: ext0 }, { name: int0 } ]
+services:
+  - proto: tcp
+    vip: ${VIP}
+    port: 80
+    scheduler: wrr
+    dests:
+${dests}
+`;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test({
+  name: "e2e DR: HTTP through the VIP is spread 1:2:3, replies bypass the director, 1 MiB arrives intact",
+  ...E2E,
+  fn: () =>
+    withDirector({
+      yaml: drYaml(["route", "route", "route"]),
+      setup: (lab) => lab.directReturn([0, 1, 2], { vipOnLo: true }),
+    }, async (d) => {
+      const r = await d.lab.runHttpClient([
+        "--url",
+        `http://${VIP}/`,
+        "--count",
+        "60",
+        "--close",
+        "--timeout-ms",
+        "30000",
+      ]);
+      strictEqual(r.failed, 0, JSON.stringify(r));
+      deepStrictEqual(r.byBody, { rs1: 10, rs2: 20, rs3: 30 });
+      const expected = await sha256Hex(patternBytes(1 << 20));
+      const got = await d.lab.exec(d.lab.ns.client, ["bash", "-c", `curl -sf -m 20 http://${VIP}/1m | sha256sum`]);
+      strictEqual(got.code, 0, got.stderr);
+      strictEqual(got.stdout.split(" ")[0], expected);
+      const st = await d.status();
+      strictEqual(counter(st, "conns"), 61, st);
+      // The 1 MiB reply never crossed the director: it forwarded requests and ACKs only.
+      ok(counter(st, "tx_bytes") < 400_000, st);
+      ok(/-> 10\.20\.0\.13:80\s+Route\s+3/.test(st), st);
+    }),
+});
+
+Deno.test({
+  name: "e2e mixed methods: one service with a NAT dest and two DR dests",
+  ...E2E,
+  fn: () =>
+    withDirector({
+      yaml: drYaml(["masq", "route", "route"], [1, 1, 1]),
+      setup: (lab) => lab.directReturn([1, 2], { vipOnLo: true }),
+    }, async (d) => {
+      const r = await d.lab.runHttpClient([
+        "--url",
+        `http://${VIP}/`,
+        "--count",
+        "30",
+        "--close",
+        "--timeout-ms",
+        "30000",
+      ]);
+      strictEqual(r.failed, 0, JSON.stringify(r));
+      deepStrictEqual(r.byBody, { rs1: 10, rs2: 10, rs3: 10 });
+      const st = await d.status();
+      ok(/-> 10\.20\.0\.11:80\s+Masq/.test(st), st);
+      ok(/-> 10\.20\.0\.12:80\s+Route/.test(st), st);
+    }),
+});
