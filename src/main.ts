@@ -20,7 +20,7 @@ Usage: lvsd [--config FILE] [--status-file FILE] [--workers N]
   --status-file FILE  write the service/connection listing there every second
   --workers N         data-plane workers (overrides the config; default: cores)
 
-Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 prints the listing.
+Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the config file; SIGUSR1 prints the listing.
 Exit codes: 0 ok, 1 runtime error, 2 bad config or usage.`;
 
 function isDataplaneWorker(): boolean {
@@ -127,6 +127,18 @@ async function main(): Promise<number> {
   }
   const s = sup;
   Deno.addSignalListener("SIGUSR1", () => console.log(s.listing()));
+  // SIGHUP re-reads the config file and applies it live (as keepalived
+  // does); a file that does not load changes nothing.
+  Deno.addSignalListener("SIGHUP", async () => {
+    try {
+      const next = await loadConfig(path);
+      const notes = await s.reload(next);
+      console.log(`lvsd: reloaded "${path}": ${notes.length ? notes.join("; ") : "no change"}`);
+    } catch (e) {
+      const msg = e instanceof ConfigError ? e.message : `Cannot reload "${path}": ${(e as Error).message}`;
+      console.error(`lvsd: ${msg}; the running configuration is unchanged`);
+    }
+  });
   // Fault injection for the worker-restart test (documented in README).
   Deno.addSignalListener("SIGUSR2", () => s.crashWorker(0));
   console.log(

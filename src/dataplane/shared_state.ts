@@ -134,6 +134,15 @@ export class SharedState {
     this.u8.set(parts, l.CTRL + l.CTRL_IFACES + slot * l.IFACE_SIZE + l.IFACE_ADDR);
   }
 
+  /** True while connections or persistence templates still count against dest `id`. */
+  destInUse(id: number): boolean {
+    const l = this.layout;
+    const p = l.DSTATE + id * l.DSTATE_SIZE;
+    const i32 = new Int32Array(this.memory.buffer);
+    return Atomics.load(i32, (p + l.DSTATE_ACTIVE) >> 2) !== 0 || Atomics.load(i32, (p + l.DSTATE_INACT) >> 2) !== 0 ||
+      Atomics.load(i32, (p + l.DSTATE_PERSIST) >> 2) !== 0;
+  }
+
   /** Byte offset of worker `w`'s I/O region. */
   ioBase(w: number): number {
     return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_IO_BASE, true) + w * this.layout.IO_STRIDE;

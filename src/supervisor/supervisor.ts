@@ -5,7 +5,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
-import { TablePublisher, type TableService } from "../dataplane/tables.ts";
+import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
   interfaceIndex,
   interfaceMac,
@@ -18,6 +18,7 @@ import { close as closeFd } from "../sys/libc.ts";
 import { monotonicMs } from "../sys/clock.ts";
 import { installGuard, removeGuard } from "./kernel_guard.ts";
 import { listConnections, listServices, listStats } from "./listing.ts";
+import { planServices } from "./reconfigure.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
 import { CMD_CLOSED } from "../../workers/pump.ts";
 
@@ -51,7 +52,7 @@ interface WorkerSlot {
 /** A running director. */
 export class Supervisor {
   readonly state: SharedState;
-  readonly services: TableService[];
+  services: TableService[];
   #config: Config;
   #opts: SupervisorOptions;
   #publisher: TablePublisher;
@@ -63,6 +64,9 @@ export class Supervisor {
   #stopped = false;
   #nextHops = new Map<string, { dev: string; hop: string }>();
   #ticks = 0;
+  #nextDestId = 0;
+  /** Tick and reload run one at a time (both publish tables). */
+  #serial: Promise<unknown> = Promise.resolve();
 
   private constructor(
     config: Config,
@@ -77,30 +81,7 @@ export class Supervisor {
     this.#ifaces = ifaces;
     this.#fanoutGroup = Deno.pid & 0xffff;
     this.#log = opts.log ?? ((l) => console.log(l));
-    let destId = 0;
-    this.services = config.services.map((s, i) => ({
-      id: i,
-      proto: s.proto,
-      vip: s.vip,
-      port: s.port,
-      scheduler: s.scheduler,
-      persistence: s.persistence,
-      ops: s.ops,
-      schedFlags: s.schedFlags,
-      dests: s.dests.map((d) => ({
-        id: destId++,
-        addr: d.address,
-        port: d.port,
-        weight: d.weight,
-        forward: d.forward,
-        tunType: d.tunType,
-        tunPort: d.tunPort,
-        uThreshold: d.uThreshold,
-        lThreshold: d.lThreshold,
-        ifaceSlot: 0,
-        mac: null,
-      })),
-    }));
+    this.services = this.#plan(config);
   }
 
   /** Builds the shared state, installs the guard, resolves dests, starts workers. */
@@ -115,13 +96,7 @@ export class Supervisor {
     const sup = new Supervisor(config, opts, state, ifaces);
     try {
       if (config.kernelGuard === "nftables") {
-        await installGuard({
-          interfaces: config.interfaces.map((i) => i.name),
-          vips: [...new Set(config.services.map((s) => s.vip))],
-          dests: config.services.flatMap((s) =>
-            s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))
-          ),
-        });
+        await installGuard(guardFor(config, config));
       }
       await sup.#resolveDests(2000);
       await sup.#publisher.publish(sup.services);
@@ -216,7 +191,87 @@ export class Supervisor {
     }, 1000);
   }
 
+  /** Runs `fn` after every earlier tick or reload has finished. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  /** planServices with this director's id space; remembers where new dest ids continue. */
+  #plan(config: Config): TableService[] {
+    const ids = {
+      maxServices: this.state.layout.MAX_SERVICES,
+      maxDests: this.state.layout.MAX_DESTS,
+      destInUse: (id: number) => this.state.destInUse(id),
+      nextDestId: this.#nextDestId,
+    };
+    const next = planServices(this.services ?? [], config, ids);
+    this.#nextDestId = ids.nextDestId;
+    return next;
+  }
+
+  /**
+   * Applies a new config without a restart (SIGHUP): services and dests
+   * that stay keep their ids, counters and connections; weights, schedulers,
+   * methods and timeouts take effect for new connections at once. What the
+   * running layout cannot change (interfaces, workers, table size, kernel
+   * guard) is named and left as it is until a restart. Returns what
+   * changed, one line each; throws, changing nothing, if the new tables
+   * cannot be built.
+   */
+  reload(config: Config): Promise<string[]> {
+    return this.#exclusive(async () => {
+      const notes: string[] = [];
+      const old = this.#config;
+      if (JSON.stringify(config.interfaces) !== JSON.stringify(old.interfaces)) {
+        notes.push("interfaces changed: takes effect at the next restart");
+      }
+      if (config.workers !== old.workers) notes.push("workers changed: takes effect at the next restart");
+      if (config.connTableSize !== old.connTableSize) {
+        notes.push("conn_table_size changed: takes effect at the next restart");
+      }
+      if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
+      const next = this.#plan(config);
+      const before = new Map(this.services.map((s) => [s.id, s]));
+      for (const s of next) {
+        const p = before.get(s.id);
+        const name = `${s.proto.toUpperCase()} ${s.vip}:${s.port}`;
+        if (!p) notes.push(`${name}: added (${s.dests.length} dests)`);
+        else if (
+          JSON.stringify({ ...p, dests: p.dests.map(strip) }) !== JSON.stringify({ ...s, dests: s.dests.map(strip) })
+        ) {
+          notes.push(`${name}: changed`);
+        }
+        before.delete(s.id);
+      }
+      for (const p of before.values()) notes.push(`${p.proto.toUpperCase()} ${p.vip}:${p.port}: removed`);
+      if (JSON.stringify(config.timeouts) !== JSON.stringify(old.timeouts)) {
+        const t = config.timeouts;
+        notes.push(`timeouts: tcp ${t.tcp} tcpfin ${t.tcpfin} udp ${t.udp}`);
+      }
+      if (old.kernelGuard === "nftables") await installGuard(guardFor(config, old));
+      this.services = next;
+      await this.#resolveDests(2000);
+      await this.#publisher.publish(this.services);
+      this.state.setTimeouts(config.timeouts);
+      // Keep what a restart would need to change in the running config.
+      this.#config = {
+        ...config,
+        interfaces: old.interfaces,
+        workers: old.workers,
+        connTableSize: old.connTableSize,
+        kernelGuard: old.kernelGuard,
+      };
+      return notes;
+    });
+  }
+
   async #tick(): Promise<void> {
+    await this.#exclusive(() => this.#tickOnce());
+  }
+
+  async #tickOnce(): Promise<void> {
     if (this.#stopped) return;
     this.state.expire();
     let changed = false;
@@ -367,4 +422,18 @@ export class Supervisor {
     clearTimeout(timer);
     this.#reap(slot);
   }
+}
+
+/** What the kernel guard needs: the running interfaces, the new VIPs and dests. */
+function guardFor(config: Config, running: Config) {
+  return {
+    interfaces: running.interfaces.map((i) => i.name),
+    vips: [...new Set(config.services.map((s) => s.vip))],
+    dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
+  };
+}
+
+/** A dest without what the supervisor learns at run time (for change detection). */
+function strip(d: TableDest) {
+  return { ...d, ifaceSlot: 0, mac: null };
 }

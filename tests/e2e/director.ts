@@ -12,6 +12,8 @@ export interface Director {
   lab: Lab;
   lvsd: LabProcess;
   statusFile: string;
+  /** The config file lvsd was started with (rewrite it and send SIGHUP to reload). */
+  configFile: string;
   /** The current status listing (waits for a fresh write). */
   status(): Promise<string>;
   /** Starts lvsd again (after stop) with the same or another config. */
@@ -98,6 +100,7 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
         return lvsd!;
       },
       statusFile,
+      configFile,
       async status() {
         const t0 = Date.now();
         const before = await Deno.stat(statusFile).then((s) => s.mtime?.getTime() ?? 0).catch(() => 0);

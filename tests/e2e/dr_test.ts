@@ -6,7 +6,9 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { patternBytes, VIP } from "../../src/lab/mod.ts";
-import { counter, withDirector } from "./director.ts";
+import { configYaml, counter, withDirector } from "./director.ts";
+
+const HERE = new URL("./", import.meta.url).pathname;
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
@@ -85,5 +87,48 @@ Deno.test({
       const st = await d.status();
       ok(/-> 10\.20\.0\.11:80\s+Masq/.test(st), st);
       ok(/-> 10\.20\.0\.12:80\s+Route/.test(st), st);
+    }),
+});
+
+Deno.test({
+  name: "e2e drain: after SIGHUP with weight 0 a server keeps its established connection and gets no new ones",
+  ...E2E,
+  fn: () =>
+    withDirector({ weights: [1, 1, 1], scheduler: "rr" }, async (d) => {
+      const go = `/tmp/lvsd-drain-${d.lab.prefix}`;
+      const held = d.lab.spawn(d.lab.ns.client, ["python3", `${HERE}keepalive_client.py`, VIP, go]);
+      try {
+        const first = (await held.waitFor(/^first (rs\d)$/m, 10000)).match(/first (rs\d)/)![1];
+        const drained = Number(first.slice(2));
+        // The LVS-HOWTO maintenance step: set the server's weight to 0.
+        const yaml = configYaml({ weights: [1, 2, 3].map((i) => (i === drained ? 0 : 1)), scheduler: "rr" });
+        await Deno.writeTextFile(d.configFile, yaml);
+        d.lvsd.kill("SIGHUP");
+        await d.lvsd.waitFor(/lvsd: reloaded .*TCP 10\.10\.0\.100:80: changed/, 10000);
+        const r = await d.lab.runHttpClient([
+          "--url",
+          `http://${VIP}/`,
+          "--count",
+          "20",
+          "--close",
+          "--timeout-ms",
+          "20000",
+        ]);
+        strictEqual(r.failed, 0, JSON.stringify(r));
+        strictEqual(
+          r.byBody[first],
+          undefined,
+          `the drained ${first} got new connections: ${JSON.stringify(r.byBody)}`,
+        );
+        strictEqual(Object.values(r.byBody).reduce((a, b) => a + b, 0), 20);
+        await Deno.writeTextFile(go, "");
+        const second = (await held.waitFor(/^second (rs\d)$/m, 10000)).match(/second (rs\d)/)![1];
+        strictEqual(second, first, "the established connection stayed on the drained server");
+        const st = await d.status();
+        ok(new RegExp(`-> 10\\.20\\.0\\.1${drained}:80\\s+Masq\\s+0 `).test(st), st);
+      } finally {
+        held.kill("SIGKILL");
+        await Deno.remove(go).catch(() => {});
+      }
     }),
 });

@@ -1,0 +1,48 @@
+import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+import { parseConfig } from "../config/mod.ts";
+import { planServices } from "./reconfigure.ts";
+
+function config(services: string): ReturnType<typeof parseConfig> {
+  return parseConfig(`interfaces: [{ name: ext0 }]\nservices:\n${services}`, "test.yaml");
+}
+
+const A =
+  `  - { proto: tcp, vip: 10.10.0.100, port: 80, dests: [ { address: 10.20.0.11 }, { address: 10.20.0.12 } ] }\n`;
+const B = `  - { proto: udp, vip: 10.10.0.100, port: 53, dests: [ { address: 10.20.0.13 } ] }\n`;
+
+function ids(inUse: number[] = [], nextDestId = 0) {
+  return { maxServices: 256, maxDests: 4096, destInUse: (id: number) => inUse.includes(id), nextDestId };
+}
+
+Deno.test("reload: services and dests that stay keep their ids and next hops; new ones get fresh ids", () => {
+  const space = ids();
+  const first = planServices([], config(A + B), space);
+  deepStrictEqual(first.map((s) => [s.id, s.dests.map((d) => d.id)]), [[0, [0, 1]], [1, [2]]]);
+  first[0].dests[0].mac = new Uint8Array(6).fill(1);
+  first[0].dests[0].ifaceSlot = 1;
+  const changed = A.replace("{ address: 10.20.0.12 }", "{ address: 10.20.0.12, weight: 0 }, { address: 10.20.0.14 }");
+  const next = planServices(first, config(B + changed), space);
+  deepStrictEqual(next.map((s) => [s.id, s.dests.map((d) => d.id)]), [[1, [2]], [0, [0, 1, 3]]]);
+  deepStrictEqual(next[1].dests[0].mac, new Uint8Array(6).fill(1), "the next hop is kept");
+  strictEqual(next[1].dests[0].ifaceSlot, 1);
+  strictEqual(next[1].dests[1].weight, 0);
+  strictEqual(next[1].dests[2].mac, null, "a new dest is resolved before it takes connections");
+});
+
+Deno.test("reload: a removed dest's id is not reused while connections still count against it", () => {
+  const space = ids();
+  const first = planServices([], config(A), space); // ids 0, 1
+  const without = planServices(first, config(A.replace(", { address: 10.20.0.12 }", "")), space);
+  deepStrictEqual(without[0].dests.map((d) => d.id), [0]);
+  // Ids continue after the last one handed out; after wrapping, busy ones are skipped.
+  const wrap = ids([1, 2], 4095);
+  const again = planServices(without, config(A.replace("10.20.0.12", "10.20.0.99")), wrap);
+  deepStrictEqual(again[0].dests.map((d) => d.id), [0, 4095]);
+  const more = planServices(again, config(A.replace("10.20.0.12", "10.20.0.99") + B), wrap);
+  deepStrictEqual(more.map((s) => s.dests.map((d) => d.id)), [[0, 4095], [3]]);
+});
+
+Deno.test("reload: no room for a dest is an error that names the reason", () => {
+  const full = { maxServices: 256, maxDests: 2, destInUse: () => true, nextDestId: 0 };
+  throws(() => planServices([], config(A), full), /Cannot add a dest: all 2 dest ids are taken/);
+});
