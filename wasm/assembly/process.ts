@@ -150,6 +150,7 @@ import { schedule } from "./sched/scheduler";
 import { rewrite } from "./xmit/nat";
 import { encapsulate, tunnelOverhead } from "./xmit/tunnel";
 import { fragNeeded } from "./xmit/icmp_error";
+import { isConnError, natIcmpIn, natIcmpOut, quotedHeader, quotedPorts } from "./icmp_relay";
 
 // Per-instance scratch for the frame being handled. Module globals are per
 // instance (= per worker), which is exactly their scope here.
@@ -337,13 +338,130 @@ function handleArp(f: u32, flen: u32, ifslot: u32, copy: u32, sb: u32, tci: u32)
   return <i32> ifslot;
 }
 
-function handleIcmp(f: u32, ip: u32, l4: u32, l4len: u32, ifslot: u32, sb: u32, tci: u32): i32 {
+/**
+ * An ICMP error towards a VIP that quotes a packet of one of our
+ * connections (ip_vs_in_icmp): passed on to that connection's real server
+ * by the connection's method.
+ */
+function relayIcmpIn(v: u32, f: u32, ip: u32, tot: u32, l4: u32, l4len: u32, flen: u32, sb: u32, now: u64): i32 {
+  const q = quotedHeader(l4, l4len);
+  if (q == 0) {
+    S.drop(sb, S.D_ICMP_UNSUPPORTED);
+    return NO_TX;
+  }
+  const pp = quotedPorts(q);
+  // The quote is VIP:vport -> client:cport: the in-key, reversed.
+  const c = lookupIn(
+    <u32> load<u8>(q + IP_PROTO),
+    load<u32>(q + IP_DADDR),
+    <u32> load<u16>(pp + 2),
+    load<u32>(q + IP_SADDR),
+    <u32> load<u16>(pp),
+    now,
+  );
+  const inc = foundInc;
+  if (c == 0) {
+    S.drop(sb, S.D_NO_CONN);
+    return NO_TX;
+  }
+  const fwd = load<u8>(c + CONN_FWD);
+  if (fwd == FWD_MASQ) natIcmpIn(ip, l4, l4len, q, load<u32>(c + CONN_DADDR), <u32> load<u16>(c + CONN_DPORT));
+  const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
+  const nh = atomic.load<u64>(DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE + DSTATE_MAC);
+  store<u32>(f, <u32> nh);
+  store<u16>(f + 4, <u16> (nh >> 32));
+  copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
+  if (fwd == FWD_TUNNEL) {
+    outShift = encapsulate(
+      v,
+      tot,
+      load<u32>(c + CONN_DADDR),
+      load<u32>(ifaceAddr(dslot) + IFACE_ADDR),
+      <u32> load<u8>(c + CONN_TUN_TYPE),
+      <u32> load<u16>(c + CONN_TUN_PORT),
+    );
+    outLen = flen + outShift;
+  }
+  outVlan = <u32> load<u16>(c + CONN_DVLAN);
+  if (!stillLive(c, inc)) {
+    S.drop(sb, S.D_NO_CONN);
+    return NO_TX;
+  }
+  S.count(sb, S.G_ICMP_RELAYED, 1);
+  outType = ETHERTYPE_IPV4;
+  return <i32> dslot;
+}
+
+/**
+ * An ICMP error from the real-server side quoting a packet lvsd NATed to a
+ * real server (ip_vs_out_icmp): passed on to the client as coming from the
+ * VIP. Anything else is the kernel's.
+ */
+function relayIcmpOut(f: u32, ip: u32, l4: u32, l4len: u32, sb: u32, now: u64): i32 {
+  const q = l4len >= ICMP_HLEN && isConnError(load<u8>(l4 + ICMP_TYPE)) ? quotedHeader(l4, l4len) : 0;
+  if (q == 0) {
+    S.count(sb, S.G_IGNORED, 1);
+    return NO_TX;
+  }
+  const pp = quotedPorts(q);
+  // The quote is client:cport -> rs:dport: the out-key as it is.
+  const c = lookupOut(
+    <u32> load<u8>(q + IP_PROTO),
+    load<u32>(q + IP_DADDR),
+    <u32> load<u16>(pp + 2),
+    load<u32>(q + IP_SADDR),
+    <u32> load<u16>(pp),
+    now,
+  );
+  const inc = foundInc;
+  if (c == 0 || load<u8>(c + CONN_FWD) != FWD_MASQ) {
+    S.count(sb, S.G_IGNORED, 1);
+    return NO_TX;
+  }
+  if (checksum(l4, l4len) != 0) {
+    S.drop(sb, S.D_BAD_L4_CHECKSUM);
+    return NO_TX;
+  }
+  natIcmpOut(ip, l4, l4len, q, load<u32>(c + CONN_VADDR), <u32> load<u16>(c + CONN_VPORT));
+  const cslot = <u32> load<u8>(c + CONN_CIFACE);
+  copyMac(f, c + CONN_CMAC);
+  copyMac(f + ETH_SRC, ifaceAddr(cslot) + IFACE_MAC);
+  outVlan = <u32> load<u16>(c + CONN_CVLAN);
+  if (!stillLive(c, inc)) {
+    S.drop(sb, S.D_NO_CONN);
+    return NO_TX;
+  }
+  S.count(sb, S.G_ICMP_RELAYED, 1);
+  outType = ETHERTYPE_IPV4;
+  return <i32> cslot;
+}
+
+function handleIcmp(
+  v: u32,
+  f: u32,
+  ip: u32,
+  tot: u32,
+  l4: u32,
+  l4len: u32,
+  flen: u32,
+  ifslot: u32,
+  sb: u32,
+  tci: u32,
+  now: u64,
+): i32 {
   if (l4len < ICMP_HLEN) {
     S.drop(sb, S.D_BAD_L4_HEADER);
     return NO_TX;
   }
-  if (load<u8>(l4 + ICMP_TYPE) != ICMP_ECHO_REQUEST || load<u8>(l4 + 1) != 0) {
-    // Errors quoting a connection are IPVS's ip_vs_in_icmp; not in this build.
+  const type = load<u8>(l4 + ICMP_TYPE);
+  if (isConnError(type)) {
+    if (checksum(l4, l4len) != 0) {
+      S.drop(sb, S.D_BAD_L4_CHECKSUM);
+      return NO_TX;
+    }
+    return relayIcmpIn(v, f, ip, tot, l4, l4len, flen, sb, now);
+  }
+  if (type != ICMP_ECHO_REQUEST || load<u8>(l4 + 1) != 0) {
     S.drop(sb, S.D_ICMP_UNSUPPORTED);
     return NO_TX;
   }
@@ -500,9 +618,8 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     return NO_TX;
   }
   if (proto == IPPROTO_ICMP) {
-    if (vip) return handleIcmp(f, ip, l4, l4len, ifslot, sb, tci);
-    S.count(sb, S.G_IGNORED, 1);
-    return NO_TX;
+    if (vip) return handleIcmp(v, f, ip, tot, l4, l4len, flen, ifslot, sb, tci, now);
+    return relayIcmpOut(f, ip, l4, l4len, sb, now);
   }
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
     if (vip) S.drop(sb, S.D_PROTO_UNSUPPORTED);

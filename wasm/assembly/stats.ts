@@ -27,6 +27,7 @@ export const G_RX_ERRORS: u32 = 14;
 export const G_RX_KERNEL_DROPS: u32 = 15; // PACKET_STATISTICS tp_drops: lvsd fell behind
 // Drop reasons take indexes DROP_BASE.. (below); more globals from 48 on.
 export const G_ICMP_ERRORS_SENT: u32 = 48; // frag-needed sent to clients
+export const G_ICMP_RELAYED: u32 = 49; // ICMP errors for a connection passed on (ip_vs_in_icmp/out_icmp)
 
 // Drop reasons: counter index = DROP_BASE + reason. Names, in order, are in
 // DROP_REASON_NAMES; the supervisor reads them from there.
