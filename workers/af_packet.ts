@@ -150,6 +150,7 @@ export class AfPacketIo implements PacketIo {
   #names: string[];
   #fds: number[] = [];
   #batch: number;
+  #txBatch: number;
   #rx: Deno.PointerObject[] = [];
   #tx: Deno.PointerObject[] = [];
   // struct pollfd[n] for receive, and one for waiting on a full send buffer;
@@ -184,31 +185,34 @@ export class AfPacketIo implements PacketIo {
     }
     const bytes = new Uint8Array(memory.buffer);
     const { rxHdrs, txHdrs, batch } = region;
+    const txBatch = region.txBatch ?? batch;
     if (!Number.isInteger(batch) || batch < 1) {
       throw new RangeError(
         `Cannot open AF_PACKET sockets: batch ${batch} is not a positive integer`,
       );
     }
-    for (const [what, at] of [["rx", rxHdrs], ["tx", txHdrs]] as const) {
+    if (!Number.isInteger(txBatch) || txBatch < batch) {
+      throw new RangeError(`Cannot open AF_PACKET sockets: txBatch ${txBatch} is smaller than batch ${batch}`);
+    }
+    for (const [what, at, n] of [["rx", rxHdrs, batch], ["tx", txHdrs, txBatch]] as const) {
       if (
         !Number.isInteger(at) || at < 0 || at % 8 !== 0 ||
-        at + batch * MMSGHDR_SIZE > bytes.byteLength
+        at + n * MMSGHDR_SIZE > bytes.byteLength
       ) {
         throw new RangeError(
-          `Cannot open AF_PACKET sockets: the ${what} mmsghdr array at ${at} (${batch} entries) is not 8-byte aligned inside the ${bytes.byteLength}-byte memory`,
+          `Cannot open AF_PACKET sockets: the ${what} mmsghdr array at ${at} (${n} entries) is not 8-byte aligned inside the ${bytes.byteLength}-byte memory`,
         );
       }
     }
     this.#batch = batch;
+    this.#txBatch = txBatch;
     this.#names = interfaces.map((i) => i.name);
 
     // Every address the hot path passes to the kernel, made once: a pointer
     // object per entry costs nothing per call (see src/sys/libc.ts).
     const base = addressOf(bytes);
-    for (let i = 0; i < batch; i++) {
-      this.#rx.push(pointerAt(base + rxHdrs + i * MMSGHDR_SIZE));
-      this.#tx.push(pointerAt(base + txHdrs + i * MMSGHDR_SIZE));
-    }
+    for (let i = 0; i < batch; i++) this.#rx.push(pointerAt(base + rxHdrs + i * MMSGHDR_SIZE));
+    for (let i = 0; i < txBatch; i++) this.#tx.push(pointerAt(base + txHdrs + i * MMSGHDR_SIZE));
     this.#pollBuf = new ArrayBuffer(8 * interfaces.length);
     this.#pollPtr = pointerAt(addressOf(new Uint8Array(this.#pollBuf)));
     this.#revents = new Int16Array(this.#pollBuf);
@@ -332,9 +336,9 @@ export class AfPacketIo implements PacketIo {
     if (this.#closed) {
       throw new Error("Cannot send: the AF_PACKET sockets are closed");
     }
-    if (count < 0 || count > this.#batch) {
+    if (count < 0 || count > this.#txBatch) {
       throw new RangeError(
-        `Cannot send ${count} frames: the batch has ${this.#batch} entries`,
+        `Cannot send ${count} frames: the tx array has ${this.#txBatch} entries`,
       );
     }
     const fd = this.#fds[0];

@@ -29,6 +29,7 @@ export interface WorkerInit {
   rxHdrs: number;
   txHdrs: number;
   batch: number;
+  txBatch: number;
   commandOffset: number;
 }
 
@@ -45,7 +46,12 @@ export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): vo
   dp.io_init(init.worker);
   const io = new AfPacketIo({
     memory: init.memory,
-    region: { rxHdrs: init.ioBase + init.rxHdrs, txHdrs: init.ioBase + init.txHdrs, batch: init.batch },
+    region: {
+      rxHdrs: init.ioBase + init.rxHdrs,
+      txHdrs: init.ioBase + init.txHdrs,
+      batch: init.batch,
+      txBatch: init.txBatch,
+    },
     interfaces: init.interfaces,
     fanoutGroup: init.fanoutGroup,
   });

@@ -30,8 +30,10 @@ export interface PacketIo {
 export interface IoRegion {
   /** Offset of the rx `struct mmsghdr[batch]` array. */
   rxHdrs: number;
-  /** Offset of the tx `struct mmsghdr[batch]` array. */
+  /** Offset of the tx `struct mmsghdr[txBatch]` array. */
   txHdrs: number;
-  /** Entries in each array. */
+  /** Entries in the rx array. */
   batch: number;
+  /** Entries in the tx array (default: batch); more when the WASM may cut frames into segments. */
+  txBatch?: number;
 }

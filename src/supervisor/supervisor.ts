@@ -354,6 +354,7 @@ export class Supervisor {
         rxHdrs: l.IO_RX_HDRS,
         txHdrs: l.IO_TX_HDRS,
         batch: l.BATCH,
+        txBatch: l.TX_MAX,
         commandOffset: l.CTRL + l.CTRL_WORKER_CMD + slot.id * 4,
       };
       w.postMessage(init);

@@ -31,8 +31,9 @@
 //  CTRL_IO_BASE ────────────────────────────┤
 //           │ I/O region, one per worker:  │
 //           │  rx mmsghdr/iovec/sockaddr_ll/cmsg [BATCH]
-//           │  tx mmsghdr/iovec/sockaddr_ll [BATCH]
+//           │  tx mmsghdr/iovec/sockaddr_ll [TX_MAX]
 //           │  frame slots [BATCH] x SLOT_SIZE
+//           │  segment slots [SEG_SLOTS] x SEG_SIZE
 //           └──────────────────────────────┘
 // All addresses and ports in tables are stored in wire (network) byte order,
 // exactly as loaded from a frame, so the packet path never swaps bytes.
@@ -227,6 +228,12 @@ export const PROBE: u32 = 32;
 
 // ── per-worker I/O region ──
 export const BATCH: u32 = 64;
+// A GSO frame for a tunnel dest is cut into segments (xmit/segment.ts) in
+// a per-worker segment area, so one batch may send more than it received:
+// the tx arrays hold TX_MAX entries.
+export const SEG_SLOTS: u32 = 192;
+export const SEG_SIZE: u32 = 9472; // headroom + vnet + Ethernet + tunnel + a 9000-byte jumbo packet
+export const TX_MAX: u32 = BATCH + SEG_SLOTS;
 export const MMSGHDR_SIZE: u32 = 64;
 export const IOVEC_SIZE: u32 = 16;
 export const NAME_SIZE: u32 = 32; // sockaddr_ll is 20
@@ -236,9 +243,9 @@ export const IO_RX_IOV: u32 = IO_RX_HDRS + BATCH * MMSGHDR_SIZE;
 export const IO_RX_NAME: u32 = IO_RX_IOV + BATCH * IOVEC_SIZE;
 export const IO_RX_CMSG: u32 = IO_RX_NAME + BATCH * NAME_SIZE;
 export const IO_TX_HDRS: u32 = IO_RX_CMSG + BATCH * CMSG_SIZE;
-export const IO_TX_IOV: u32 = IO_TX_HDRS + BATCH * MMSGHDR_SIZE;
-export const IO_TX_NAME: u32 = IO_TX_IOV + BATCH * IOVEC_SIZE;
-export const IO_CLOCK: u32 = IO_TX_NAME + BATCH * NAME_SIZE; // struct timespec, written by the worker
+export const IO_TX_IOV: u32 = IO_TX_HDRS + TX_MAX * MMSGHDR_SIZE;
+export const IO_TX_NAME: u32 = IO_TX_IOV + TX_MAX * IOVEC_SIZE;
+export const IO_CLOCK: u32 = IO_TX_NAME + TX_MAX * NAME_SIZE; // struct timespec, written by the worker
 // Frame slots start on the next page after the descriptor arrays.
 export const IO_SLOTS: u32 = (IO_CLOCK + 16 + 4095) & ~4095;
 // A slot holds [headroom][virtio_net_hdr 10][frame ≤ 64 KiB + 14]: GSO
@@ -246,5 +253,6 @@ export const IO_SLOTS: u32 = (IO_CLOCK + 16 + 4095) & ~4095;
 // back in front of the frame without moving the payload.
 export const SLOT_HEADROOM: u32 = 64;
 export const SLOT_SIZE: u32 = 67584;
-export const IO_STRIDE: u32 = IO_SLOTS + BATCH * SLOT_SIZE;
+export const IO_SEGS: u32 = IO_SLOTS + BATCH * SLOT_SIZE;
+export const IO_STRIDE: u32 = IO_SEGS + SEG_SLOTS * SEG_SIZE;
 export const VNET_HDR_LEN: u32 = 10;

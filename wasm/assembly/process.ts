@@ -63,6 +63,7 @@ import {
   IO_RX_HDRS,
   IO_RX_IOV,
   IO_RX_NAME,
+  IO_SEGS,
   IO_SLOTS,
   IO_STRIDE,
   IO_TX_HDRS,
@@ -72,6 +73,8 @@ import {
   MAX_IFACES,
   MMSGHDR_SIZE,
   NAME_SIZE,
+  SEG_SIZE,
+  SEG_SLOTS,
   SLOT_HEADROOM,
   SLOT_SIZE,
   SVC,
@@ -87,6 +90,7 @@ import {
   SVC_VADDR,
   SVC_VPORT,
   TIMEOUT_UDP_SLOT,
+  TX_MAX,
   VIP_HASH,
   VIP_HASH_COPY,
   VIP_HASH_SLOTS,
@@ -140,7 +144,10 @@ import {
   VNET_F_DATA_VALID,
   VNET_F_NEEDS_CSUM,
   VNET_FLAGS,
+  VNET_GSO_ECN,
   VNET_GSO_NONE,
+  VNET_GSO_SIZE,
+  VNET_GSO_TCPV4,
   VNET_GSO_TYPE,
 } from "./pkt/vnet";
 import { claim, expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
@@ -150,6 +157,7 @@ import { schedule } from "./sched/scheduler";
 import { rewrite } from "./xmit/nat";
 import { encapsulate, tunnelOverhead } from "./xmit/tunnel";
 import { fragNeeded } from "./xmit/icmp_error";
+import { segmentTcp } from "./xmit/segment";
 import { isConnError, natIcmpIn, natIcmpOut, quotedHeader, quotedPorts } from "./icmp_relay";
 
 // Per-instance scratch for the frame being handled. Module globals are per
@@ -161,6 +169,12 @@ let outType: u16 = 0; // EtherType for sockaddr_ll.sll_protocol
 // (tunnel headers, in the slot's headroom) and its new length, or 0 = same.
 let outShift: u32 = 0;
 let outLen: u32 = 0;
+// Segments written for this frame (tunnelled GSO): first slot and count.
+let outSegFirst: u32 = 0;
+let outSegs: u32 = 0;
+// This batch's segment area and how many of its slots are taken.
+let segArea: u32 = 0;
+let segUsed: u32 = 0;
 
 const NO_TX: i32 = -1;
 
@@ -505,6 +519,58 @@ function tooBig(v: u32, ip: u32, tot: u32, mtu: u32, ifslot: u32, tci: u32, sb: 
   return <i32> ifslot;
 }
 
+/**
+ * A GSO frame for a tunnel dest: cut into segments (xmit/segment.ts), each
+ * encapsulated; processBatch sends them all. A segment that would not fit
+ * the MTU once encapsulated gets the client a frag-needed, as a packet of
+ * that size would.
+ */
+function tunnelSegments(
+  v: u32,
+  ip: u32,
+  tot: u32,
+  l4: u32,
+  proto: u32,
+  c: u32,
+  dslot: u32,
+  ifslot: u32,
+  tci: u32,
+  sb: u32,
+): i32 {
+  const gt = load<u8>(v + VNET_GSO_TYPE) & ~VNET_GSO_ECN;
+  if (proto != IPPROTO_TCP || gt != VNET_GSO_TCPV4) {
+    S.drop(sb, S.D_GSO_TUNNEL);
+    return NO_TX;
+  }
+  const mss = <u32> load<u16>(v + VNET_GSO_SIZE);
+  const tunType = <u32> load<u8>(c + CONN_TUN_TYPE);
+  const over = tunnelOverhead(tunType);
+  const hlen = (l4 - ip) + ((<u32> load<u8>(l4 + TCP_DOFF) >> 4) << 2);
+  const mtu = load<u32>(ifaceAddr(dslot) + IFACE_MTU);
+  if (hlen + mss + over > mtu) return tooBig(v, ip, tot, mtu - over, ifslot, tci, sb);
+  const n = segmentTcp(v, tot, mss, segArea + segUsed * SEG_SIZE, SEG_SLOTS - segUsed);
+  if (n == 0) {
+    S.drop(sb, S.D_GSO_TUNNEL);
+    return NO_TX;
+  }
+  const daddr = load<u32>(c + CONN_DADDR);
+  const saddr = load<u32>(ifaceAddr(dslot) + IFACE_ADDR);
+  const port = <u32> load<u16>(c + CONN_TUN_PORT);
+  for (let k: u32 = 0; k < n; k++) {
+    const sv = segArea + (segUsed + k) * SEG_SIZE + SLOT_HEADROOM;
+    const stot = <u32> bswap<u16>(load<u16>(sv + VNET_HDR_LEN + ETH_HLEN + IP_TOT_LEN));
+    encapsulate(sv, stot, daddr, saddr, tunType, port);
+  }
+  outSegFirst = segUsed;
+  outSegs = n;
+  segUsed += n;
+  outShift = over;
+  outVlan = <u32> load<u16>(c + CONN_DVLAN);
+  outType = ETHERTYPE_IPV4;
+  S.count(sb, S.G_SEGMENTS, n);
+  return <i32> dslot;
+}
+
 /** Creates a connection for the first packet of a flow; returns it or 0 (counted drop). */
 function newConn(
   copy: u32,
@@ -731,11 +797,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
     // After the MACs: encapsulation moves the Ethernet header into the headroom.
     if (fwd == FWD_TUNNEL) {
-      if (gso) {
-        // Segmenting a GSO frame into tunnelled packets is not built yet.
-        S.drop(sb, S.D_GSO_TUNNEL);
-        return NO_TX;
-      }
+      if (gso) return tunnelSegments(v, ip, tot, l4, proto, c, dslot, ifslot, tci, sb);
       outShift = encapsulate(
         v,
         tot,
@@ -819,6 +881,16 @@ const PACKET_OUTGOING: u8 = 4;
 export function ioInit(worker: u32): void {
   const mem = load<u64>(CTRL + CTRL_MEM_ADDR);
   const io = ioBase(worker);
+  for (let i: u32 = 0; i < TX_MAX; i++) {
+    const t = io + IO_TX_HDRS + i * MMSGHDR_SIZE;
+    store<u64>(t + MH_NAME, mem + <u64> (io + IO_TX_NAME + i * NAME_SIZE));
+    store<u32>(t + MH_NAMELEN, 20);
+    store<u64>(t + MH_IOV, mem + <u64> (io + IO_TX_IOV + i * IOVEC_SIZE));
+    store<u64>(t + MH_IOVLEN, 1);
+    store<u64>(t + MH_CONTROL, 0);
+    store<u64>(t + MH_CONTROLLEN, 0);
+    store<u32>(t + MH_FLAGS, 0);
+  }
   for (let i: u32 = 0; i < BATCH; i++) {
     const h = io + IO_RX_HDRS + i * MMSGHDR_SIZE;
     const iov = io + IO_RX_IOV + i * IOVEC_SIZE;
@@ -829,14 +901,6 @@ export function ioInit(worker: u32): void {
     store<u64>(h + MH_IOVLEN, 1);
     store<u64>(h + MH_CONTROL, mem + <u64> (io + IO_RX_CMSG + i * CMSG_SIZE));
     rearm(h);
-    const t = io + IO_TX_HDRS + i * MMSGHDR_SIZE;
-    store<u64>(t + MH_NAME, mem + <u64> (io + IO_TX_NAME + i * NAME_SIZE));
-    store<u32>(t + MH_NAMELEN, 20);
-    store<u64>(t + MH_IOV, mem + <u64> (io + IO_TX_IOV + i * IOVEC_SIZE));
-    store<u64>(t + MH_IOVLEN, 1);
-    store<u64>(t + MH_CONTROL, 0);
-    store<u64>(t + MH_CONTROLLEN, 0);
-    store<u32>(t + MH_FLAGS, 0);
   }
 }
 
@@ -910,6 +974,8 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
   }
   const copy = gen & 1;
   let tx: u32 = 0;
+  segArea = io + IO_SEGS;
+  segUsed = 0;
   S.count(sb, S.G_BATCHES, 1);
   for (let i: u32 = 0; i < n; i++) {
     const h = io + IO_RX_HDRS + i * MMSGHDR_SIZE;
@@ -919,6 +985,7 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
     outSlot = NO_TX;
     outShift = 0;
     outLen = 0;
+    outSegs = 0;
     if (load<u32>(h + MH_FLAGS) & MSG_TRUNC) {
       S.drop(sb, S.D_OVERSIZE);
     } else if (len < VNET_HDR_LEN + ETH_HLEN) {
@@ -945,7 +1012,16 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
         // EtherTypes are left to the kernel in this build.
         S.count(sb, S.G_IGNORED, 1);
       }
-      if (outSlot >= 0) {
+      if (outSlot >= 0 && outSegs > 0) {
+        for (let k: u32 = 0; k < outSegs; k++) {
+          const sv = segArea + (outSegFirst + k) * SEG_SIZE + SLOT_HEADROOM - outShift;
+          const olen = ETH_HLEN + <u32> bswap<u16>(load<u16>(sv + VNET_HDR_LEN + ETH_HLEN + IP_TOT_LEN));
+          emit(io, tx, sv, olen, <u32> outSlot, outVlan, outType);
+          S.count(sb, S.G_TX_FRAMES, 1);
+          S.count(sb, S.G_TX_BYTES, olen);
+          tx++;
+        }
+      } else if (outSlot >= 0) {
         const olen = outLen != 0 ? outLen : flen;
         emit(io, tx, v - outShift, olen, <u32> outSlot, outVlan, outType);
         S.count(sb, S.G_TX_FRAMES, 1);

@@ -27,6 +27,7 @@ export const G_RX_ERRORS: u32 = 14;
 export const G_RX_KERNEL_DROPS: u32 = 15; // PACKET_STATISTICS tp_drops: lvsd fell behind
 // Drop reasons take indexes DROP_BASE.. (below); more globals from 48 on.
 export const G_ICMP_ERRORS_SENT: u32 = 48; // frag-needed sent to clients
+export const G_SEGMENTS: u32 = 50; // segments cut from GSO frames for tunnel dests
 export const G_ICMP_RELAYED: u32 = 49; // ICMP errors for a connection passed on (ip_vs_in_icmp/out_icmp)
 
 // Drop reasons: counter index = DROP_BASE + reason. Names, in order, are in
@@ -50,7 +51,7 @@ export const D_BAD_ARP: u32 = 14;
 export const D_NO_SERVICE: u32 = 15;
 export const D_FRAG_NEEDED: u32 = 16; // DF packet too big for the path: answered with ICMP frag-needed
 export const D_NEEDS_FRAGMENTATION: u32 = 17; // too big, no DF: IPVS would fragment, lvsd does not
-export const D_GSO_TUNNEL: u32 = 18; // a GSO frame for a tunnel dest (segmentation not built)
+export const D_GSO_TUNNEL: u32 = 18; // a GSO frame for a tunnel dest that cannot be segmented (not TCP, no room)
 export const D_COUNT: u32 = 19;
 
 export const DROP_REASON_NAMES =
