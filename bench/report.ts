@@ -174,6 +174,11 @@ export function summarise(
   };
   set("client_cores", opt("clientCores"));
   set("director_cores", opt("directorCores"));
+  // The director process's own CPU per request (per MB for bulk): what DR
+  // and tunnelling save against NAT, where replies cross the director too.
+  const perReq = runs.map((r) => r.directorCores !== undefined && r.value ? r.directorCores * 1e6 / r.value : NaN)
+    .filter((x) => !Number.isNaN(x));
+  if (perReq.length) row.director_us_per_req = round(median(perReq));
   set("offered", opt("offered"));
   set("p50_ms", opt("p50Ms"));
   set("p99_ms", opt("p99Ms"));
@@ -221,7 +226,7 @@ export function table(
     out.push(
       "  " + pad("variant", 9) + pad("median", 11, true) +
         pad("[min – max]", 24, true) + pad("×direct", 9, true) +
-        pad("×nft", 7, true) + pad("CPU µs/req", 12, true) +
+        pad("×nft", 7, true) + pad("CPU µs/req", 12, true) + pad("dir µs/req", 12, true) +
         (latency ? pad("p50 ms", 8, true) + pad("p99 ms", 8, true) : "") +
         "  notes",
     );
@@ -235,6 +240,7 @@ export function table(
           pad(range, 24, true) + pad(x(r.ratio_to_direct), 9, true) +
           pad(x(r.ratio_to_nft_nat), 7, true) +
           pad(r.median === null ? "" : fmt(r.cpu_us_per_req), 12, true) +
+          pad(typeof r.director_us_per_req === "number" ? fmt(r.director_us_per_req) : "", 12, true) +
           (latency
             ? pad(r.p50_ms ? fmt(r.p50_ms) : "", 8, true) +
               pad(r.p99_ms ? fmt(r.p99_ms) : "", 8, true)

@@ -522,6 +522,8 @@ function resolveHere(rel: string): string {
 export const REAL_SERVER_PATH: string = resolveHere("./real_server.ts");
 /** Path of `http_client.ts`. */
 export const HTTP_CLIENT_PATH: string = resolveHere("./http_client.ts");
+/** lvsd's entry point (for `lvsd decap` on tunnel real servers). */
+export const LVSD_MAIN_PATH: string = resolveHere("../main.ts");
 
 /** Options of {@link Lab.startRealServers}. */
 export interface RealServerOptions {
@@ -735,6 +737,46 @@ export class Lab {
         }
       }
     }
+  }
+
+  /**
+   * Undoes {@link directReturn} on these servers (the client keeps its lan0
+   * link): they route the client through the director again, drop the VIP
+   * from lo and answer ARP normally; a decap helper started for them stops.
+   */
+  async restoreReturn(servers: readonly number[]): Promise<void> {
+    const sysctl = which("sysctl") ?? "/usr/sbin/sysctl";
+    for (const i of servers) {
+      const ns = this.ns.servers[i];
+      await this.#run(null, IP, ["-n", ns, "route", "del", `${CLIENT_ADDR.replace(/\.\d+$/, ".0")}/24`], {});
+      await this.#run(null, IP, ["-n", ns, "addr", "del", `${VIP}/32`, "dev", "lo"], {});
+      for (const kv of ["all.arp_ignore=0", "all.arp_announce=0", "eth0.arp_ignore=0", "eth0.arp_announce=0"]) {
+        await this.exec(ns, [sysctl, "-qw", `net.ipv4.conf.${kv}`], { check: true });
+      }
+      const decap = this.#decaps.get(i);
+      if (decap) {
+        this.#decaps.delete(i);
+        await decap.stop(3000);
+      }
+    }
+  }
+
+  #decaps = new Map<number, LabProcess>();
+
+  /**
+   * Starts `lvsd decap` for the VIP in these servers' namespaces (tunnel
+   * real servers on a kernel without ipip) and waits until each is ready.
+   */
+  async startDecap(servers: readonly number[], opts: { tunType?: "ipip" | "gue"; tunPort?: number } = {}) {
+    const procs = servers.map((i) => {
+      const args = [this.deno, "run", "-A", "--cached-only", LVSD_MAIN_PATH, "decap", "--vip", VIP];
+      if (opts.tunType) args.push("--tun-type", opts.tunType);
+      if (opts.tunPort) args.push("--tun-port", String(opts.tunPort));
+      const p = this.spawn(this.ns.servers[i], args);
+      this.#decaps.set(i, p);
+      return p;
+    });
+    await Promise.all(procs.map((p) => p.waitFor(/lvsd decap: ready/, 15000)));
   }
 
   /** Every (namespace, interface) of the lab. */
