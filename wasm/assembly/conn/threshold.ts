@@ -6,13 +6,15 @@
 // lower threshold is set. The gap keeps a dest near its limit from
 // flapping in and out of the schedule on every connection.
 //
-// The thresholds are read from the dest's state line (mirrored there by the
-// supervisor when it publishes), because a connection that ends knows only
-// its dest id. The kernel compares an int total with u32 thresholds, i.e.
-// as unsigned with u32 wrap-around in `total * 4 < u * 3`; so does this.
-// Like the kernel's, the flag updates are not serialised with the counter
-// updates of other workers: a racing pair can leave the flag one
-// connection early or late, never stuck (the next bind or unbind decides).
+// The thresholds are read from the dest's state line, where the supervisor
+// mirrors them when it publishes: a connection that ends knows only its
+// dest id, and binding reads the same place so that a threshold change and
+// the clearing that goes with it are seen together. The kernel compares an
+// int total with u32 thresholds, i.e. as unsigned with u32 wrap-around in
+// `total * 4 < u * 3`; so does this. As in the kernel, the flag updates are
+// not serialised with other workers' counter updates: a racing pair can
+// move the mark one connection early or late, but never leaves it stuck,
+// since the connection whose bind set it checks again when it ends.
 import { DSTATE_ACTIVE, DSTATE_FLAGS, DSTATE_INACT, DSTATE_LTHRESH, DSTATE_UTHRESH } from "../layout";
 import { DEST_OVERLOAD } from "../sched/scheduler";
 
