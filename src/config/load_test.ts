@@ -71,7 +71,7 @@ Deno.test("defaults are filled in", () => {
         proto: "tcp",
         vip: "10.10.0.100",
         port: 80,
-        scheduler: "wrr",
+        scheduler: "wlc", // ipvsadm's default
         persistence: null,
         ops: false,
         schedFlags: [],
@@ -361,14 +361,14 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     'services[0].proto: unknown proto "icmp" (valid: tcp, udp)',
   ],
   [
-    "scheduler wlc",
-    (c) => c.services[0].scheduler = "wlc",
-    'services[0].scheduler: scheduler "wlc" is not supported yet (this build has rr, wrr)',
+    "scheduler mh",
+    (c) => c.services[0].scheduler = "mh",
+    'services[0].scheduler: scheduler "mh" is not supported yet (this build has rr, wrr, lc, wlc, sed, nq, fo, ovf, twos)',
   ],
   [
     "scheduler unknown",
     (c) => c.services[0].scheduler = "fastest",
-    'services[0].scheduler: unknown scheduler "fastest" (valid: rr, wrr)',
+    'services[0].scheduler: unknown scheduler "fastest" (valid: rr, wrr, lc, wlc, sed, nq, fo, ovf, twos)',
   ],
   [
     "vip IPv6",
@@ -501,14 +501,14 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     "services[0].dests[0].weight: 65536 is out of range (0..65535)",
   ],
   [
-    "u_threshold",
-    (c) => c.services[0].dests[0].u_threshold = 100,
-    "services[0].dests[0].u_threshold: connection thresholds are not supported yet",
+    "u_threshold above INT_MAX (ipvsadm's limit)",
+    (c) => c.services[0].dests[0].u_threshold = 2147483648,
+    "services[0].dests[0].u_threshold: 2147483648 is out of range (0..2147483647)",
   ],
   [
-    "l_threshold",
-    (c) => c.services[0].dests[1].l_threshold = 10,
-    "services[0].dests[1].l_threshold: connection thresholds are not supported yet",
+    "u_threshold not an integer",
+    (c) => c.services[0].dests[0].u_threshold = 1.5,
+    "services[0].dests[0].u_threshold: expected an integer, got 1.5",
   ],
   [
     "threshold negative",
@@ -541,6 +541,28 @@ for (const [name, mutate, fragment] of REJECTIONS) {
   Deno.test(`rejects: ${name}`, () => assertRejects(mutate, fragment));
 }
 
+Deno.test("every built scheduler is accepted by name", () => {
+  for (const name of ["rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos"]) {
+    const c = base();
+    c.services[0].scheduler = name;
+    assert.equal(parseConfig(stringify(c), SRC).services[0].scheduler, name);
+  }
+});
+
+Deno.test("connection thresholds are accepted over ipvsadm's whole range", () => {
+  const c = base();
+  c.services[0].dests[0].u_threshold = 100;
+  c.services[0].dests[0].l_threshold = 50;
+  // Only an upper one (the lower then defaults to 3/4 of it in the data
+  // plane), and the largest ipvsadm takes.
+  c.services[0].dests[1].u_threshold = 2147483647;
+  const dests = parseConfig(stringify(c), SRC).services[0].dests;
+  assert.deepEqual(dests.map((d) => [d.uThreshold, d.lThreshold]), [[100, 50], [2147483647, 0]]);
+  // ipvsadm and the kernel do not require l < u; neither does lvsd.
+  c.services[0].dests[0].l_threshold = 200;
+  assert.equal(parseConfig(stringify(c), SRC).services[0].dests[0].lThreshold, 200);
+});
+
 Deno.test("same vip and port with another proto is not a duplicate", () => {
   const c = base();
   c.services.push({ ...structuredClone(c.services[0]), proto: "udp" });
@@ -552,14 +574,14 @@ Deno.test("all errors are reported, one per line, in document order", () => {
   const c: Raw = { workers: 100, ...base() };
   c.services.push({ ...structuredClone(c.services[0]), scheduler: "rr" });
   c.services[0].dests[1].port = 99999;
-  c.services[0].scheduler = "wlc"; // a new key: emitted after dests
+  c.services[0].scheduler = "mh"; // a new key: emitted after dests
   const e = rejects(c);
   assert.equal(
     e.message,
     `Cannot load config "${SRC}": 4 errors\n` +
       "  workers: 100 is out of range (1..16)\n" +
       "  services[0].dests[1].port: 99999 is out of range (1..65535)\n" +
-      '  services[0].scheduler: scheduler "wlc" is not supported yet (this build has rr, wrr)\n' +
+      '  services[0].scheduler: scheduler "mh" is not supported yet (this build has rr, wrr, lc, wlc, sed, nq, fo, ovf, twos)\n' +
       "  services[1]: duplicate of services[0] (tcp 10.10.0.100:80)",
   );
   assert.equal(e.issues.length, 4);
@@ -618,7 +640,7 @@ Deno.test("loadConfig names the file when it cannot be read", async () => {
 
 Deno.test("configFromObject validates decoded objects (e.g. JSON)", () => {
   const c = configFromObject(base(), "api");
-  assert.equal(c.services[0].scheduler, "wrr");
+  assert.equal(c.services[0].scheduler, "wlc");
   assert.throws(
     () => configFromObject({ interfaces: [{ name: "x", up: true }] }, "api"),
     /Cannot load config "api": interfaces\[0\].up: unknown key/,

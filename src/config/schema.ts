@@ -21,28 +21,17 @@ export const SUPPORTED_PROTOS = ["tcp", "udp"] as const;
 export const PLANNED_PROTOS = ["sctp", "fwmark"] as const;
 
 /** Schedulers lvsd implements today. */
-export const SUPPORTED_SCHEDULERS = ["rr", "wrr"] as const;
+export const SUPPORTED_SCHEDULERS = ["rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos"] as const;
 /** The other IPVS schedulers (ipvs-keepalived-facts 1.1), not built yet. */
 export const PLANNED_SCHEDULERS = [
-  "wlc",
-  "lc",
-  "sed",
-  "nq",
   "lblc",
   "lblcr",
   "dh",
   "sh",
   "mh",
-  "fo",
-  "ovf",
-  "twos",
 ] as const;
-/**
- * ipvsadm defaults to wlc, which is not built yet; wrr with the default
- * weight 1 behaves like rr and honours weights once they are set, so it is
- * the closest supported stand-in.
- */
-export const DEFAULT_SCHEDULER: Scheduler = "wrr";
+/** ipvsadm's default scheduler when -s is not given. */
+export const DEFAULT_SCHEDULER: Scheduler = "wlc";
 
 /** Forwarding methods: ipvsadm -m (NAT), -g (direct routing), -i (tunnel). */
 export const SUPPORTED_FORWARDS = ["masq", "route", "tunnel"] as const;
@@ -278,8 +267,6 @@ const persistenceShape = {
   netmask: netmask.default("255.255.255.255"),
 };
 
-const THRESHOLDS_NOT_YET = "connection thresholds are not supported yet (only 0 is accepted)";
-
 const destShape = {
   address: ipv4,
   port: intRange(1, 65535).optional(),
@@ -299,10 +286,10 @@ const destShape = {
   ).optional(),
   tun_port: intRange(1, 65535).optional(),
   weight: intRange(0, 65535).default(1),
-  u_threshold: intRange(0, INT_MAX).default(0)
-    .check(reject((v) => v !== 0, THRESHOLDS_NOT_YET)),
-  l_threshold: intRange(0, INT_MAX).default(0)
-    .check(reject((v) => v !== 0, THRESHOLDS_NOT_YET)),
+  // ipvsadm -x / -y accept 0..INT_MAX; 0 = no threshold. Like ipvsadm and
+  // the kernel, a lower threshold above the upper one is not refused.
+  u_threshold: intRange(0, INT_MAX).default(0),
+  l_threshold: intRange(0, INT_MAX).default(0),
 };
 
 const serviceShape = {

@@ -153,6 +153,7 @@ export class TablePublisher {
         v.setUint16(q + l.DEST_TUN_PORT, d.tunPort ?? 0, false);
         v.setUint32(q + l.DEST_UTHRESH, d.uThreshold ?? 0, true);
         v.setUint32(q + l.DEST_LTHRESH, d.lThreshold ?? 0, true);
+        this.#setThresholds(d);
         v.setUint8(q + l.DEST_FLAGS, d.mac ? l.DEST_F_AVAILABLE : 0);
         v.setUint8(q + l.DEST_IFACE, d.ifaceSlot);
         if (d.mac) {
@@ -175,7 +176,36 @@ export class TablePublisher {
     s.exports.svc_hash_build(copy, services.length);
     v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
     Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
+    this.#knownDests = new Set(services.flatMap((svc) => svc.dests.map((d) => d.id)));
   }
+
+  /**
+   * Mirrors a dest's -x/-y thresholds into its state line, where the data
+   * plane reads them when connections are bound and unbound (a connection
+   * knows only its dest id). As __ip_vs_update_dest does, OVERLOAD is
+   * cleared when the upper threshold is removed (0) or raised; lowering it
+   * or changing only the lower one leaves the mark to the next connection
+   * that is bound or unbound.
+   */
+  #setThresholds(d: TableDest): void {
+    const l = this.#state.layout;
+    const cells = new Uint32Array(this.#state.memory.buffer);
+    const at = (l.DSTATE + d.id * l.DSTATE_SIZE) >> 2;
+    const u = d.uThreshold ?? 0;
+    const was = Atomics.load(cells, at + (l.DSTATE_UTHRESH >> 2));
+    // New values first: a worker binding meanwhile must not set the mark
+    // again by the old, lower threshold.
+    Atomics.store(cells, at + (l.DSTATE_UTHRESH >> 2), u);
+    Atomics.store(cells, at + (l.DSTATE_LTHRESH >> 2), d.lThreshold ?? 0);
+    // A dest id this publisher has not published before is a new dest (an
+    // id is reused only once no connection counts against it): whatever
+    // mark its previous holder left does not apply.
+    const fresh = !this.#knownDests.has(d.id);
+    if (fresh || u === 0 || u > was) Atomics.and(cells, at + (l.DSTATE_FLAGS >> 2), ~l.DEST_OVERLOAD);
+  }
+
+  /** Dest ids of the last publish (see #setThresholds). */
+  #knownDests = new Set<number>();
 
   /**
    * Keeps each service's scheduler cursor meaningful across a change of its

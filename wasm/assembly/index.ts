@@ -45,7 +45,18 @@ export {
   G_TX_ERRORS,
   G_TX_FRAMES,
 } from "./stats";
-export { SCHED_RR, SCHED_WRR } from "./sched/scheduler";
+export {
+  DEST_OVERLOAD,
+  SCHED_FO,
+  SCHED_LC,
+  SCHED_NQ,
+  SCHED_OVF,
+  SCHED_RR,
+  SCHED_SED,
+  SCHED_TWOS,
+  SCHED_WLC,
+  SCHED_WRR,
+} from "./sched/scheduler";
 
 /** Sets up a worker's mmsghdr arrays (pointers into the shared memory). */
 export function io_init(worker: u32): void {

@@ -61,6 +61,9 @@ export const CTRL_IO_BASE: u32 = 24; // u32
 export const CTRL_WORKERS: u32 = 28; // u32
 export const CTRL_MEM_ADDR: u32 = 32; // u64, process address of byte 0
 export const CTRL_NSVC: u32 = 40; // u32 [2], services per copy
+// u32: every module instance (worker or supervisor) takes a number from
+// here once, so that per-instance PRNGs (twos) start from different seeds.
+export const CTRL_INSTANCE_SEQ: u32 = 48;
 export const CTRL_TIMEOUTS: u32 = 64; // u32 [16] seconds: tcp states 0..10, [15] udp
 export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection), 3 closed (set by the worker)
 export const CTRL_IFACES: u32 = 2304; // [MAX_IFACES] x IFACE_SIZE
@@ -143,8 +146,10 @@ export const TUN_IPIP: u8 = 0;
 export const TUN_GUE: u8 = 1;
 
 // ── dest state by stable dest id (shared, atomic) ──
+// One 64-byte line per dest: the counters of two dests that different
+// workers update never share a cache line.
 export const DSTATE: u32 = DEST + 2 * DEST_COPY;
-export const DSTATE_SIZE: u32 = 32;
+export const DSTATE_SIZE: u32 = 64;
 export const DSTATE_ACTIVE: u32 = 0; // i32 ActiveConn
 export const DSTATE_INACT: u32 = 4; // i32 InActConn
 export const DSTATE_FLAGS: u32 = 8; // u32 DEST_OVERLOAD (thresholds)
@@ -154,6 +159,11 @@ export const DSTATE_PERSIST: u32 = 12; // i32 PersistConn: templates bound to th
 // MAC (a replaced server, a failed-over gateway) is followed at once.
 export const DSTATE_MAC: u32 = 16;
 export const DSTATE_LAST: u32 = 24; // u32 scheduler scratch (e.g. lblcr: last time the dest set changed)
+// The dest's current -x/-y thresholds (u32, 0 = none), mirrored here by the
+// supervisor when it publishes: a connection that ends knows only its dest
+// id, and the OVERLOAD hysteresis of ip_vs_unbind_dest needs both.
+export const DSTATE_UTHRESH: u32 = 32;
+export const DSTATE_LTHRESH: u32 = 36;
 
 // ── scheduler lookup tables (per copy; mh): u16 entries ──
 // Written by the supervisor with the copy they belong to, read by workers.

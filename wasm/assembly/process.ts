@@ -152,6 +152,7 @@ import {
 } from "./pkt/vnet";
 import { claim, expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
+import { overloadOnBind } from "./conn/threshold";
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_CLOSE, S_NONE, S_TIME_WAIT } from "./proto/tcp";
 import { schedule } from "./sched/scheduler";
 import { rewrite } from "./xmit/nat";
@@ -635,7 +636,10 @@ function newConn(
   const cflags = CONN_F_INACTIVE | (fwd != FWD_MASQ ? CONN_F_NOOUTPUT : 0);
   atomic.store<u32>(c + CONN_SF, <u32> S_NONE | (cflags << 8)); // was DEAD since claim()
   atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(proto == IPPROTO_TCP ? 0 : TIMEOUT_UDP_SLOT));
-  atomic.add<i32>(DSTATE + destId * DSTATE_SIZE + DSTATE_INACT, 1);
+  // ip_vs_bind_dest(): count it on the dest, which may reach its -x threshold.
+  const ds = DSTATE + destId * DSTATE_SIZE;
+  atomic.add<i32>(ds + DSTATE_INACT, 1);
+  overloadOnBind(ds);
   if (!publish(c, now)) {
     S.drop(sb, S.D_CONN_TABLE_FULL);
     return 0;

@@ -48,6 +48,7 @@ import {
   SLOT_LIVE,
 } from "../layout";
 import { hashKey } from "./key";
+import { overloadOnUnbind } from "./threshold";
 
 // @ts-ignore: decorator
 
@@ -136,7 +137,11 @@ export function stillLive(c: u32, inc: u32): bool {
   return atomic.load<u32>(c + CONN_SLOT) == SLOT_LIVE && atomic.load<u32>(c + CONN_INC) == inc;
 }
 
-/** ip_vs_unbind_dest(): takes a connection with state word `sf` out of its dest's counters. */
+/**
+ * ip_vs_unbind_dest(): takes a connection with state word `sf` out of its
+ * dest's counters, then lets the dest's OVERLOAD mark go if it has drained
+ * far enough (thresholds).
+ */
 // @ts-ignore: decorator
 
 function unbindDest(c: u32, sf: u32): void {
@@ -146,6 +151,7 @@ function unbindDest(c: u32, sf: u32): void {
   } else {
     atomic.sub<i32>(ds + DSTATE_ACTIVE, 1);
   }
+  overloadOnUnbind(ds);
 }
 
 /** Marks a record we hold BUSY as DEAD and unbinds it, from its final state word. */

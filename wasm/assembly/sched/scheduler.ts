@@ -4,9 +4,26 @@
 // moved with compare-and-swap, so workers never take a lock: a worker that
 // loses the race recomputes from the winner's state, which yields exactly
 // the sequence the kernel produces under its sched_lock.
-import { DEST_F_AVAILABLE, DEST_FLAGS, DEST_ID, DEST_WEIGHT, DSTATE, DSTATE_FLAGS, DSTATE_SIZE } from "../layout";
+import {
+  DEST_F_AVAILABLE,
+  DEST_FLAGS,
+  DEST_ID,
+  DEST_WEIGHT,
+  DSTATE,
+  DSTATE_ACTIVE,
+  DSTATE_FLAGS,
+  DSTATE_INACT,
+  DSTATE_SIZE,
+} from "../layout";
 import { rrSchedule } from "./rr";
 import { wrrSchedule } from "./wrr";
+import { lcSchedule } from "./lc";
+import { wlcSchedule } from "./wlc";
+import { sedSchedule } from "./sed";
+import { nqSchedule } from "./nq";
+import { foSchedule } from "./fo";
+import { ovfSchedule } from "./ovf";
+import { twosSchedule } from "./twos";
 
 // Ids of the 14 mainline IPVS schedulers. A name is listed in SCHED_NAMES
 // (and so accepted by the supervisor) only once its file exists here.
@@ -25,7 +42,7 @@ export const SCHED_MH: u32 = 12;
 export const SCHED_LBLC: u32 = 13;
 export const SCHED_LBLCR: u32 = 14;
 /** Names by id (id 0 unused; an empty name = not built); the supervisor reads them from here. */
-export const SCHED_NAMES = ",rr,wrr,,,,,,,,,,,,";
+export const SCHED_NAMES = ",rr,wrr,lc,wlc,sed,nq,fo,ovf,twos,,,,,";
 
 export const DEST_OVERLOAD: u32 = 1; // IP_VS_DEST_F_OVERLOAD in DSTATE_FLAGS
 
@@ -47,6 +64,30 @@ export function weightOf(d: u32): i32 {
   return load<i32>(d + DEST_WEIGHT);
 }
 
+/** ActiveConn of the dest at `d` (shared counter, by its stable id). */
+// @ts-ignore: decorator
+
+export function activeConns(d: u32): i32 {
+  return atomic.load<i32>(DSTATE + <u32> load<u16>(d + DEST_ID) * DSTATE_SIZE + DSTATE_ACTIVE);
+}
+
+/** InActConn of the dest at `d`. */
+// @ts-ignore: decorator
+
+export function inactConns(d: u32): i32 {
+  return atomic.load<i32>(DSTATE + <u32> load<u16>(d + DEST_ID) * DSTATE_SIZE + DSTATE_INACT);
+}
+
+/**
+ * ip_vs_dest_conn_overhead(): an active connection is taken to cost 256
+ * times an inactive one. An int in the kernel, so it wraps like one here.
+ */
+// @ts-ignore: decorator
+
+export function connOverhead(d: u32): i32 {
+  return (activeConns(d) << 8) + inactConns(d);
+}
+
 /**
  * Returns the chosen dest's address in the dest table, or 0. `saddr`,
  * `sport` and `daddr` are the packet's source address/port and destination
@@ -64,6 +105,23 @@ export function schedule(
   daddr: u32,
   now: u64,
 ): u32 {
-  if (sched == SCHED_WRR) return wrrSchedule(svc, svcId, dests, n);
+  switch (sched) {
+    case SCHED_WRR:
+      return wrrSchedule(svc, svcId, dests, n);
+    case SCHED_LC:
+      return lcSchedule(dests, n);
+    case SCHED_WLC:
+      return wlcSchedule(dests, n);
+    case SCHED_SED:
+      return sedSchedule(dests, n);
+    case SCHED_NQ:
+      return nqSchedule(dests, n);
+    case SCHED_FO:
+      return foSchedule(dests, n);
+    case SCHED_OVF:
+      return ovfSchedule(dests, n);
+    case SCHED_TWOS:
+      return twosSchedule(dests, n, now);
+  }
   return rrSchedule(svcId, dests, n);
 }
