@@ -156,7 +156,7 @@ export async function decapMain(args: string[], workerUrl: URL): Promise<number>
     // Closing the fd deletes the device, its addresses and routes.
     tun?.close();
     await sysctls.restore();
-    printCounters();
+    if (worker) printCounters();
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
     Deno.removeSignalListener("SIGUSR1", printCounters);

@@ -70,55 +70,91 @@ export interface ReceiverOptions {
   counters: DecapCounters;
 }
 
-/** Runs until the stop word is set (returns) or a fatal error (throws). */
-export function runReceiver(opts: ReceiverOptions): void {
-  const { socketFd, vips, counters } = opts;
-  const values = counters.values;
-  const control = counters.control;
-  const parse = opts.tunType === "ipip" ? parseIpip : parseGue;
-  const tun = new TunWriter(opts.tunFd);
+/**
+ * Runs until the stop word is set (returns) or a fatal error (throws);
+ * `onReady` is called once the buffers are set up and packets are taken.
+ */
+export function runReceiver(opts: ReceiverOptions, onReady: () => void = () => {}): void {
+  const receiver = new Receiver(opts);
+  onReady();
+  const control = opts.counters.control;
+  while (Atomics.load(control, CONTROL_STOP) === 0) receiver.step(POLL_MS);
+}
 
-  const buffers = new Uint8Array(new ArrayBuffer(BATCH * BUFFER_SIZE));
-  const view = new DataView(buffers.buffer);
-  const bufBase = addressOf(buffers);
-  const iovs = new ArrayBuffer(BATCH * IOVEC_SIZE);
-  const iovBase = addressOf(new Uint8Array(iovs));
-  const hdrs = new ArrayBuffer(BATCH * MMSGHDR_SIZE);
-  const hdrPtr = pointerAt(addressOf(new Uint8Array(hdrs)));
-  // struct mmsghdr (x86_64): msg_name @0, msg_namelen @8, msg_iov @16,
-  // msg_iovlen @24, msg_control @32, msg_controllen @40, msg_flags @48,
-  // msg_len @56. No name or control data is asked for.
-  const iovView = new DataView(iovs);
-  const hdrView = new DataView(hdrs);
-  for (let i = 0; i < BATCH; i++) {
-    iovView.setBigUint64(i * IOVEC_SIZE, BigInt(bufBase + i * BUFFER_SIZE), true);
-    iovView.setBigUint64(i * IOVEC_SIZE + 8, BigInt(BUFFER_SIZE), true);
-    hdrView.setBigUint64(i * MMSGHDR_SIZE + 16, BigInt(iovBase + i * IOVEC_SIZE), true);
-    hdrView.setBigUint64(i * MMSGHDR_SIZE + 24, 1n, true);
-  }
-  const hdrU32 = new Uint32Array(hdrs);
-  const pollBuf = new ArrayBuffer(8);
-  new Int32Array(pollBuf)[0] = socketFd;
-  new Int16Array(pollBuf)[2] = POLLIN;
-  const pollPtr = pointerAt(addressOf(new Uint8Array(pollBuf)));
-  const inner = new InnerPacket();
+/** The receive buffers and system-call arguments, made once; {@link step} moves packets. */
+export class Receiver {
+  #opts: ReceiverOptions;
+  #parse: typeof parseIpip;
+  #tun: TunWriter;
+  #buffers: Uint8Array;
+  #view: DataView;
+  #bufBase: number;
+  #hdrPtr: Deno.PointerObject;
+  #hdrU32: Uint32Array;
+  #pollPtr: Deno.PointerObject;
+  #inner = new InnerPacket();
+  // Keep the iovec and pollfd storage referenced: the kernel is given their addresses.
+  #iovs: ArrayBuffer;
+  #pollBuf: ArrayBuffer;
 
-  while (Atomics.load(control, CONTROL_STOP) === 0) {
-    const ready = poll(pollPtr, 1, POLL_MS);
-    if (ready < 0) {
-      if (errno() === EINTR) continue;
-      throw LibcError.fromErrno(`Cannot wait for tunnelled packets on ${opts.tunType} socket`);
+  constructor(opts: ReceiverOptions) {
+    this.#opts = opts;
+    this.#parse = opts.tunType === "ipip" ? parseIpip : parseGue;
+    this.#tun = new TunWriter(opts.tunFd);
+    this.#buffers = new Uint8Array(new ArrayBuffer(BATCH * BUFFER_SIZE));
+    this.#view = new DataView(this.#buffers.buffer);
+    this.#bufBase = addressOf(this.#buffers);
+    this.#iovs = new ArrayBuffer(BATCH * IOVEC_SIZE);
+    const iovBase = addressOf(new Uint8Array(this.#iovs));
+    const hdrs = new ArrayBuffer(BATCH * MMSGHDR_SIZE);
+    this.#hdrPtr = pointerAt(addressOf(new Uint8Array(hdrs)));
+    // struct mmsghdr (x86_64): msg_name @0, msg_namelen @8, msg_iov @16,
+    // msg_iovlen @24, msg_control @32, msg_controllen @40, msg_flags @48,
+    // msg_len @56. No name or control data is asked for.
+    const iovView = new DataView(this.#iovs);
+    const hdrView = new DataView(hdrs);
+    for (let i = 0; i < BATCH; i++) {
+      iovView.setBigUint64(i * IOVEC_SIZE, BigInt(this.#bufBase + i * BUFFER_SIZE), true);
+      iovView.setBigUint64(i * IOVEC_SIZE + 8, BigInt(BUFFER_SIZE), true);
+      hdrView.setBigUint64(i * MMSGHDR_SIZE + 16, BigInt(iovBase + i * IOVEC_SIZE), true);
+      hdrView.setBigUint64(i * MMSGHDR_SIZE + 24, 1n, true);
     }
-    if (ready === 0) continue;
+    this.#hdrU32 = new Uint32Array(hdrs);
+    this.#pollBuf = new ArrayBuffer(8);
+    new Int32Array(this.#pollBuf)[0] = opts.socketFd;
+    new Int16Array(this.#pollBuf)[2] = POLLIN;
+    this.#pollPtr = pointerAt(addressOf(new Uint8Array(this.#pollBuf)));
+  }
+
+  /**
+   * Waits up to `timeoutMs` for packets, then handles what is there (at most
+   * MAX_BATCHES_PER_WAKE batches): the number of packets received.
+   */
+  step(timeoutMs: number): number {
+    const { socketFd, vips, counters, tunType } = this.#opts;
+    const values = counters.values;
+    const buffers = this.#buffers;
+    const view = this.#view;
+    const hdrU32 = this.#hdrU32;
+    const inner = this.#inner;
+    const parse = this.#parse;
+    const ready = poll(this.#pollPtr, 1, timeoutMs);
+    if (ready < 0) {
+      if (errno() === EINTR) return 0;
+      throw LibcError.fromErrno(`Cannot wait for tunnelled packets on the ${tunType} socket`);
+    }
+    if (ready === 0) return 0;
+    let total = 0;
     for (let round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
-      const n = recvmmsg(socketFd, hdrPtr, BATCH, MSG_DONTWAIT);
+      const n = recvmmsg(socketFd, this.#hdrPtr, BATCH, MSG_DONTWAIT);
       if (n < 0) {
         const e = errno();
         if (e === EINTR) continue;
         // Nothing left, or a transient shortage: back to poll.
         if (e === EAGAIN || e === ENOMEM || e === ENOBUFS) break;
-        throw LibcError.fromErrno(`Cannot receive tunnelled packets on ${opts.tunType} socket`);
+        throw LibcError.fromErrno(`Cannot receive tunnelled packets on the ${tunType} socket`);
       }
+      total += n;
       for (let i = 0; i < n; i++) {
         values[RECEIVED]++;
         const length = hdrU32[(i * MMSGHDR_SIZE + 56) >> 2];
@@ -127,19 +163,18 @@ export function runReceiver(opts: ReceiverOptions): void {
           values[verdictCounter(Verdict.truncated)]++;
           continue;
         }
-        const start = i * BUFFER_SIZE;
-        const verdict = parse(buffers, view, start, length, vips, inner);
+        const verdict = parse(buffers, view, i * BUFFER_SIZE, length, vips, inner);
         if (verdict !== Verdict.decapsulated) {
           values[verdictCounter(verdict)]++;
           continue;
         }
-        if (tun.write(bufBase + inner.offset, inner.length) < 0) {
+        if (this.#tun.write(this.#bufBase + inner.offset, inner.length) < 0) {
           const e = errno();
           values[WRITE_ERROR]++;
-          Atomics.store(control, CONTROL_LAST_WRITE_ERRNO, e);
+          Atomics.store(counters.control, CONTROL_LAST_WRITE_ERRNO, e);
           // The device was deleted under us: every further write fails too.
           if (e === EBADFD) {
-            throw new LibcError(`Cannot write to TUN device "${opts.device}": it no longer exists`, e);
+            throw new LibcError(`Cannot write to TUN device "${this.#opts.device}": it no longer exists`, e);
           }
           continue;
         }
@@ -147,5 +182,6 @@ export function runReceiver(opts: ReceiverOptions): void {
       }
       if (n < BATCH) break;
     }
+    return total;
   }
 }

@@ -30,7 +30,6 @@ export type DecapWorkerReport =
 
 /** Entry point inside the Worker. */
 export function runDecapWorker(init: DecapWorkerInit, post: (m: DecapWorkerReport) => void): void {
-  post({ type: "ready" });
   try {
     runReceiver({
       tunType: init.tunType,
@@ -39,7 +38,7 @@ export function runDecapWorker(init: DecapWorkerInit, post: (m: DecapWorkerRepor
       device: init.device,
       vips: Uint32Array.from(init.vips),
       counters: new DecapCounters(init.shared),
-    });
+    }, () => post({ type: "ready" }));
     post({ type: "stopped" });
   } catch (e) {
     post({ type: "error", message: (e as Error).message });

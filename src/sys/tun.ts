@@ -12,7 +12,20 @@
  * @module
  */
 
-import { addressOf, close, ioctl, LibcError, O_CLOEXEC, O_RDWR, open, pointerAt, writev } from "./libc.ts";
+import {
+  addressOf,
+  close,
+  EBUSY,
+  EINVAL,
+  errno,
+  ioctl,
+  LibcError,
+  O_CLOEXEC,
+  O_RDWR,
+  open,
+  pointerAt,
+  writev,
+} from "./libc.ts";
 
 /** `TUNSETIFF` = _IOW('T', 202, int) */
 const TUNSETIFF = 0x400454ca;
@@ -57,9 +70,14 @@ export class TunDevice {
     req.set(new TextEncoder().encode(name));
     new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
     if (ioctl(fd, TUNSETIFF, req) < 0) {
-      const e = LibcError.fromErrno(`Cannot create TUN device "${name}"`);
+      const code = errno();
       close(fd);
-      throw e;
+      const hint = code === EBUSY
+        ? " (another process holds a TUN device of that name)"
+        : code === EINVAL
+        ? " (an interface of that name exists and is not a TUN device)"
+        : "";
+      throw new LibcError(`Cannot create TUN device "${name}"${hint}`, code);
     }
     return new TunDevice(name, fd);
   }
