@@ -108,8 +108,6 @@ export const SIOCGIFHWADDR = 0x8927;
 // Errno values the callers branch on.
 /** `EINTR` */
 export const EINTR = 4;
-/** `EIO`: e.g. a write to a TUN device that is down. */
-export const EIO = 5;
 /** `EBADF` */
 export const EBADF = 9;
 /** `EAGAIN` (= EWOULDBLOCK) */
