@@ -1,10 +1,14 @@
 /**
  * lvsd: a userspace Linux Virtual Server director.
  *
- * This one module is both the program's entry and the data-plane workers'
- * entry: the supervisor starts each worker from this same URL with a name
- * "lvsd-dataplane-N". That keeps the program a single entry point, so a
- * bundle or a `deno compile` binary carries everything it needs.
+ * This one module is both the program's entry and the workers' entry: the
+ * supervisor starts each data-plane worker from this same URL with a name
+ * "lvsd-dataplane-N", and `lvsd decap` its receive worker with the name
+ * "lvsd-decap". That keeps the program a single entry point, so a bundle or
+ * a `deno compile` binary carries everything it needs.
+ *
+ * Subcommands are routed on the first argument (`lvsd decap ...`); without
+ * one, the arguments are the director's flags.
  */
 import { parseArgs } from "node:util";
 
@@ -15,6 +19,8 @@ const USAGE = `lvsd ${VERSION}: a userspace Linux Virtual Server director
 Usage: lvsd [--config FILE] [--status-file FILE] [--workers N]
        lvsd --check-config FILE     validate a config file and exit
        lvsd --version
+       lvsd decap --vip ADDR ...    on a real server: receive tunnel-mode
+                                    (IPIP/GUE) packets; see lvsd decap --help
 
   --config FILE       YAML config (default /etc/lvsd/lvsd.yaml)
   --status-file FILE  write the service/connection listing there every second
@@ -23,14 +29,14 @@ Usage: lvsd [--config FILE] [--status-file FILE] [--workers N]
 Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the config file; SIGUSR1 prints the listing.
 Exit codes: 0 ok, 1 runtime error, 2 bad config or usage.`;
 
-function isDataplaneWorker(): boolean {
+/** This Worker's name, or undefined on the main thread. */
+function workerName(): string | undefined {
   const g = globalThis as { name?: unknown; WorkerGlobalScope?: unknown };
-  return typeof g.WorkerGlobalScope !== "undefined" && typeof g.name === "string" &&
-    g.name.startsWith("lvsd-dataplane-");
+  return typeof g.WorkerGlobalScope !== "undefined" && typeof g.name === "string" ? g.name : undefined;
 }
 
-async function workerMain(): Promise<void> {
-  const { runWorker } = await import("../workers/dataplane_worker.ts");
+/** Runs `run` on the worker's first message, then closes the worker. */
+function onFirstMessage(run: (data: unknown, post: (m: unknown) => void) => void): void {
   const self = globalThis as unknown as {
     onmessage: ((e: MessageEvent) => void) | null;
     postMessage(m: unknown): void;
@@ -38,12 +44,26 @@ async function workerMain(): Promise<void> {
   };
   self.onmessage = (e: MessageEvent) => {
     self.onmessage = null;
-    runWorker(e.data, (m) => self.postMessage(m));
+    run(e.data, (m) => self.postMessage(m));
     self.close();
   };
 }
 
+async function workerMain(name: string): Promise<void> {
+  if (name.startsWith("lvsd-dataplane-")) {
+    const { runWorker } = await import("../workers/dataplane_worker.ts");
+    onFirstMessage((data, post) => runWorker(data as Parameters<typeof runWorker>[0], post));
+  } else if (name === "lvsd-decap") {
+    const { runDecapWorker } = await import("./decap/worker.ts");
+    onFirstMessage((data, post) => runDecapWorker(data as Parameters<typeof runDecapWorker>[0], post));
+  }
+}
+
 async function main(): Promise<number> {
+  if (Deno.args[0] === "decap") {
+    const { decapMain } = await import("./decap/cli.ts");
+    return await decapMain(Deno.args.slice(1), new URL(import.meta.url));
+  }
   let args;
   try {
     args = parseArgs({
@@ -153,8 +173,9 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (isDataplaneWorker()) {
-  await workerMain();
+const worker = workerName();
+if (worker !== undefined) {
+  await workerMain(worker);
 } else if (import.meta.main) {
   Deno.exit(await main());
 }

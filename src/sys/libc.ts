@@ -32,6 +32,11 @@ const lib = Deno.dlopen("libc.so.6", {
     result: "i32",
   },
   close: { parameters: ["i32"], result: "i32" },
+  // open(2) is variadic; the mode argument is passed and ignored without O_CREAT.
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // ssize_t, but every caller writes one packet (< 2^31 bytes): an i32
+  // result comes back as a small number, never a BigInt.
+  writev: { parameters: ["i32", "pointer", "i32"], result: "i32" },
   recvmmsg: {
     parameters: ["i32", "pointer", "u32", "i32", "pointer"],
     result: "i32",
@@ -63,6 +68,12 @@ export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 /** `SOCK_CLOEXEC`: or it into the socket type so child processes do not inherit the fd. */
 export const SOCK_CLOEXEC = 0o2000000;
+/** `IPPROTO_IPIP`: IPv4 in IPv4 (RFC 2003). */
+export const IPPROTO_IPIP = 4;
+/** `O_RDWR` */
+export const O_RDWR = 0o2;
+/** `O_CLOEXEC`: child processes do not inherit the fd. */
+export const O_CLOEXEC = 0o2000000;
 /** `SOL_SOCKET` */
 export const SOL_SOCKET = 1;
 /** `SO_SNDBUF` */
@@ -101,10 +112,16 @@ export const EINTR = 4;
 export const EBADF = 9;
 /** `EAGAIN` (= EWOULDBLOCK) */
 export const EAGAIN = 11;
+/** `ENOMEM` */
+export const ENOMEM = 12;
 /** `EFAULT` */
 export const EFAULT = 14;
+/** `EBUSY` */
+export const EBUSY = 16;
 /** `EINVAL` */
 export const EINVAL = 22;
+/** `EBADFD`: e.g. a write to a TUN fd whose device was deleted. */
+export const EBADFD = 77;
 /** `ENOTSOCK` */
 export const ENOTSOCK = 88;
 /** `ENETDOWN` */
@@ -242,6 +259,20 @@ export function packetStatistics(fd: number): { packets: number; drops: number }
   statsOpt[2] = 8;
   const r = lib.symbols.getsockopt(fd, 263, 6, statsOptBytes.subarray(0, 8), statsOptBytes.subarray(8, 12));
   return r < 0 ? null : { packets: statsOpt[0], drops: statsOpt[1] };
+}
+
+/** `open(2)` of an existing file (no O_CREAT): a file descriptor, or -1. */
+export function open(path: string, flags: number): number {
+  return lib.symbols.open(new TextEncoder().encode(path + "\0"), flags, 0);
+}
+
+/**
+ * `writev(2)` of `iovcnt` `struct iovec` (16 bytes each) at `iov`: bytes
+ * written, or -1. Hot path: `iov` is a pointer made once with
+ * {@link pointerAt}; the caller rewrites the iovecs in place.
+ */
+export function writev(fd: number, iov: Deno.PointerObject, iovcnt: number): number {
+  return lib.symbols.writev(fd, iov, iovcnt);
 }
 
 /** `close(2)`: 0, or -1. */
