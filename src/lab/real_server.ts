@@ -8,6 +8,7 @@
  * - `GET /`        → `rs1\n` (text/plain)
  * - `GET /1m`      → 1 MiB of deterministic bytes: byte i = (i*7+3) & 0xff
  * - `GET /size/N`  → N bytes of the same sequence (N ≤ 64 MiB)
+ * - `POST /sha256` → the hex SHA-256 of the request body (an upload sink)
  * - `GET /whoami`  → JSON `{name, remote, host}`: the address:port the server
  *                    saw the connection come from (proves NAT keeps caddr)
  *                    and the Host header
@@ -81,8 +82,13 @@ export async function serveRealServer(
     port: httpPort,
     signal: ac.signal,
     onListen: () => listening(),
-  }, (req, info) => {
+  }, async (req, info) => {
     const path = new URL(req.url).pathname;
+    if (req.method === "POST" && path === "/sha256") {
+      // An upload sink: answers with the SHA-256 of the body it received.
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await req.arrayBuffer()));
+      return new Response(Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") + "\n");
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405 });
     }

@@ -6,6 +6,7 @@
 export const VNET_FLAGS: u32 = 0;
 export const VNET_GSO_TYPE: u32 = 1;
 export const VNET_CSUM_START: u32 = 6;
+export const VNET_CSUM_OFFSET: u32 = 8;
 export const VNET_F_NEEDS_CSUM: u8 = 1;
 export const VNET_F_DATA_VALID: u8 = 2;
 export const VNET_GSO_NONE: u8 = 0;

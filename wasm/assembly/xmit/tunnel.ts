@@ -16,12 +16,12 @@
 // proto/ctype 4 (an IPv4 packet follows); the UDP checksum is 0 (--tun-nocsum,
 // ipvsadm's default) and the UDP source port is a hash of the inner flow so
 // that a receiving NIC spreads tunnels over its queues.
-import { checksum } from "../csum";
+import { checksum, fold, sumBytes } from "../csum";
 import { hashKey } from "../conn/key";
 import { TUN_GUE } from "../layout";
 import { ETH_HLEN } from "../pkt/eth";
 import { IP_CHECK, IP_DADDR, IP_FRAG, IP_PROTO, IP_SADDR, IP_TOT_LEN, IP_TTL, IPPROTO_UDP } from "../pkt/ipv4";
-import { VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS } from "../pkt/vnet";
+import { VNET_CSUM_OFFSET, VNET_CSUM_START, VNET_F_NEEDS_CSUM, VNET_FLAGS } from "../pkt/vnet";
 
 export const IPPROTO_IPIP: u8 = 4;
 const IP_DF: u16 = 0x0040; // 0x4000 in wire order
@@ -47,12 +47,20 @@ let ipId: u16 = 0;
 export function encapsulate(v: u32, tot: u32, daddr: u32, saddr: u32, tunType: u32, tunPort: u32): u32 {
   const over = tunnelOverhead(tunType);
   const inner = v + 10 + ETH_HLEN;
+  if (load<u8>(v + VNET_FLAGS) & VNET_F_NEEDS_CSUM) {
+    // The sender left the inner L4 checksum to the device (a local veth
+    // peer, or GRO). Nothing on the way completes it for a packet inside a
+    // tunnel, and a real server that decapsulates in software (lvsd decap,
+    // a TUN device) would see it wrong: finish it here.
+    const cs = v + 10 + <u32> load<u16>(v + VNET_CSUM_START);
+    const at = cs + <u32> load<u16>(v + VNET_CSUM_OFFSET);
+    let c = ~fold(sumBytes(cs, inner + tot - cs, 0)) & 0xffff;
+    if (c == 0 && load<u8>(inner + IP_PROTO) == IPPROTO_UDP) c = 0xffff;
+    store<u16>(at, <u16> c);
+    store<u8>(v + VNET_FLAGS, load<u8>(v + VNET_FLAGS) & ~VNET_F_NEEDS_CSUM);
+  }
   const nv = v - over;
   memory.copy(nv, v, 10 + ETH_HLEN);
-  if (load<u8>(nv + VNET_FLAGS) & VNET_F_NEEDS_CSUM) {
-    // The inner L4 checksum is still left to the device: it is now further in.
-    store<u16>(nv + VNET_CSUM_START, load<u16>(nv + VNET_CSUM_START) + <u16> over);
-  }
   const o = nv + 10 + ETH_HLEN;
   store<u8>(o, 0x45);
   store<u8>(o + 1, load<u8>(inner + 1)); // TOS/DSCP
