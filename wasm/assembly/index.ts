@@ -42,7 +42,7 @@ export {
   G_TX_ERRORS,
   G_TX_FRAMES,
 } from "./stats";
-export { SCHED_RR, SCHED_WRR } from "./sched/scheduler";
+export { SCHED_DH, SCHED_LBLC, SCHED_LBLCR, SCHED_MH, SCHED_RR, SCHED_SH, SCHED_WRR } from "./sched/scheduler";
 
 /** Sets up a worker's mmsghdr arrays (pointers into the shared memory). */
 export function io_init(worker: u32): void {

@@ -5,7 +5,12 @@
 // loses the race recomputes from the winner's state, which yields exactly
 // the sequence the kernel produces under its sched_lock.
 import { DEST_F_AVAILABLE, DEST_FLAGS, DEST_ID, DEST_WEIGHT, DSTATE, DSTATE_FLAGS, DSTATE_SIZE } from "../layout";
+import { dhSchedule } from "./dh";
+import { lblcSchedule } from "./lblc";
+import { lblcrSchedule } from "./lblcr";
+import { mhSchedule } from "./mh";
 import { rrSchedule } from "./rr";
+import { shSchedule } from "./sh";
 import { wrrSchedule } from "./wrr";
 
 // Ids of the 14 mainline IPVS schedulers. A name is listed in SCHED_NAMES
@@ -25,7 +30,7 @@ export const SCHED_MH: u32 = 12;
 export const SCHED_LBLC: u32 = 13;
 export const SCHED_LBLCR: u32 = 14;
 /** Names by id (id 0 unused; an empty name = not built); the supervisor reads them from here. */
-export const SCHED_NAMES = ",rr,wrr,,,,,,,,,,,,";
+export const SCHED_NAMES = ",rr,wrr,,,,,,,,sh,dh,mh,lblc,lblcr";
 
 export const DEST_OVERLOAD: u32 = 1; // IP_VS_DEST_F_OVERLOAD in DSTATE_FLAGS
 
@@ -65,5 +70,10 @@ export function schedule(
   now: u64,
 ): u32 {
   if (sched == SCHED_WRR) return wrrSchedule(svc, svcId, dests, n);
+  if (sched == SCHED_SH) return shSchedule(svc, dests, n, saddr, sport);
+  if (sched == SCHED_DH) return dhSchedule(svc, dests, n, daddr);
+  if (sched == SCHED_MH) return mhSchedule(svc, dests, n, saddr, sport);
+  if (sched == SCHED_LBLC) return lblcSchedule(svcId, dests, n, daddr, now);
+  if (sched == SCHED_LBLCR) return lblcrSchedule(svcId, dests, n, daddr, now);
   return rrSchedule(svcId, dests, n);
 }
