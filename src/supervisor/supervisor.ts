@@ -87,6 +87,7 @@ export class Supervisor {
       persistence: s.persistence,
       ops: s.ops,
       schedFlags: s.schedFlags,
+      mhTableSize: s.mhTableSize,
       dests: s.dests.map((d) => ({
         id: destId++,
         addr: d.address,
