@@ -22,7 +22,7 @@ async function storm(scheduler: "lblc" | "lblcr"): Promise<void> {
   const fx = await Fixture.create([filler(), svc]);
   const ids = svc.dests.map((d) => d.id);
   const daddrs = Array.from({ length: 300 }, (_, i) => wire(`192.0.${2 + (i >> 8)}.${i & 0xff}`));
-  const go = new SharedArrayBuffer(4);
+  const go = new SharedArrayBuffer(8);
   const threads = Array.from(
     { length: THREADS },
     () => new Worker(new URL("./locality_worker.ts", import.meta.url), { type: "module" }),
@@ -52,9 +52,10 @@ async function storm(scheduler: "lblc" | "lblcr"): Promise<void> {
         picks: PICKS,
         seed: 12345 + i * 7919,
         now: fx.now,
-        // 20000 picks x 10 s = 2.3 days: entries idle for a day expire and
-        // sets unchanged for a day shrink, while other threads use them.
-        step: 10_000,
+        // 4 x 20000 picks x 3 s on the shared clock = 2.8 days: entries idle
+        // for a day expire and sets unchanged for a day shrink, while other
+        // threads use them.
+        step: 3_000,
         go,
       };
       w.postMessage(job);

@@ -24,7 +24,11 @@ export interface LocalityJob {
   now: number;
   /** Clock step per pick, ms. */
   step: number;
-  /** Int32 flag the test sets to 1 to start every thread at once. */
+  /**
+   * Int32 [0]: flag the test sets to 1 to start every thread at once;
+   * [1]: the shared clock, in steps (one per pick of any thread), so that
+   * time runs forward for all threads together as the workers' clock does.
+   */
   go: SharedArrayBuffer;
 }
 
@@ -41,12 +45,15 @@ self.onmessage = (e: MessageEvent<LocalityJob>) => {
     (constant(dp, "DSTATE") + id * constant(dp, "DSTATE_SIZE") + constant(dp, "DSTATE_ACTIVE")) >> 2;
   const positions = new Array(j.ids.length + 1).fill(0);
   let x = j.seed >>> 0;
-  const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
+  // An LCG's low bits repeat with short periods: use the high 16.
+  const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 16;
   self.postMessage("ready");
-  Atomics.wait(new Int32Array(j.go), 0, 0);
+  const shared = new Int32Array(j.go);
+  Atomics.wait(shared, 0, 0);
   for (let i = 0; i < j.picks; i++) {
     const daddr = j.daddrs[next() % j.daddrs.length];
-    const pos = dp.sched_pick(j.copy, j.svcIndex, 0x0100a8c0, 0x5000, daddr, j.now + i * j.step);
+    const now = j.now + Atomics.add(shared, 1, 1) * j.step;
+    const pos = dp.sched_pick(j.copy, j.svcIndex, 0x0100a8c0, 0x5000, daddr, now);
     positions[pos < 0 ? j.ids.length : pos]++;
     if (i % 8 === 0) {
       // Load comes and goes (never below 0), so dests cross is_overloaded both ways.
