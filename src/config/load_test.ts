@@ -497,6 +497,15 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     'services[0].mh_table_size: expected an integer, got "big"',
   ],
   [
+    "more mh dests than table entries",
+    (c) => {
+      c.services[0].scheduler = "mh";
+      c.services[0].mh_table_size = 251;
+      c.services[0].dests = Array.from({ length: 252 }, (_, i) => ({ address: `10.20.${i >> 8}.${(i & 0xff) + 1}` }));
+    },
+    "services[0].dests: 252 dests do not fit an mh table of 251 entries (raise mh_table_size)",
+  ],
+  [
     "mh_table_size with another scheduler",
     (c) => c.services[0].mh_table_size = 251,
     "services[0].mh_table_size: mh_table_size applies to the mh scheduler only (this service uses wrr)",

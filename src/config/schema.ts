@@ -335,7 +335,7 @@ const serviceShape = {
 
 /** Scheduler-specific keys on a service that names another scheduler. */
 function schedulerOptions(ctx: {
-  value: { scheduler: string; sched_flags: string[]; mh_table_size?: number };
+  value: { scheduler: string; sched_flags: string[]; mh_table_size?: number; dests: unknown[] };
   issues: z.core.$ZodRawIssue[];
 }): void {
   const s = ctx.value;
@@ -350,6 +350,16 @@ function schedulerOptions(ctx: {
       });
     }
   });
+  const size = s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE;
+  if (s.scheduler === "mh" && s.dests.length > size) {
+    // ip_vs_mh_reassign refuses more dests than table entries (-EINVAL).
+    ctx.issues.push({
+      code: "custom",
+      message: `${s.dests.length} dests do not fit an mh table of ${size} entries (raise mh_table_size)`,
+      input: s.dests.length,
+      path: ["dests"],
+    });
+  }
   if (s.mh_table_size !== undefined && s.scheduler !== "mh") {
     ctx.issues.push({
       code: "custom",

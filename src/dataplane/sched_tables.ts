@@ -147,7 +147,8 @@ export class SchedTables {
     try {
       table = buildMaglevTable(list, size);
     } catch (e) {
-      throw new Error(`Cannot publish service ${svc.vip}:${svc.port}: ${(e as Error).message}`);
+      const why = (e as Error).message;
+      throw new Error(`Cannot publish service ${svc.vip}:${svc.port}: ${why[0].toLowerCase()}${why.slice(1)}`);
     }
     this.#mh.set(svc.id, { key, table });
     return table;
