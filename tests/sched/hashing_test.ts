@@ -235,22 +235,27 @@ Deno.test("mh: removing one of 10 dests moves its clients and few others (about 
   ok(othersMoved / clients.length <= 0.5 / n, `${othersMoved} clients of the remaining dests moved`);
 });
 
-Deno.test("mh: a client sticks to its dest across picks, ports and workers (frames through two workers)", async () => {
-  const fx = await Fixture.create([filler(), service("mh", [1, 1, 1])], { workers: 2 });
-  const dests = ["10.20.0.13", "10.20.0.12", "10.20.0.11"]; // IPVS order
-  for (const c of manyClients(40)) {
-    const want = dests[pick(fx, c)];
-    for (let i = 0; i < 4; i++) {
-      const sport = 30000 + i;
-      const frame = eth(
-        IFACES[0].mac,
-        CLIENT_MAC,
-        0x0800,
-        ipv4({ src: c, dst: VIP, proto: 6, payload: tcp({ src: c, dst: VIP, sport, dport: 80, flags: "S" }) }),
-      );
-      const out = fx.run(frame, IFACES[0].ifindex, {}, i % 2).out;
-      strictEqual(Array.from(out.subarray(30, 34)).join("."), want, `${c}:${sport} via worker ${i % 2}`);
+Deno.test("sh and mh: a client sticks to its dest across picks, ports and workers (SYNs through two workers)", async () => {
+  for (const scheduler of ["sh", "mh"]) {
+    const fx = await Fixture.create([filler(), service(scheduler, [1, 2, 3])], { workers: 2 });
+    const dests = ["10.20.0.13", "10.20.0.12", "10.20.0.11"]; // IPVS order
+    const seen = new Set<string>();
+    for (const c of manyClients(40)) {
+      const want = dests[pick(fx, c)];
+      seen.add(want);
+      for (let i = 0; i < 4; i++) {
+        const sport = 30000 + i;
+        const frame = eth(
+          IFACES[0].mac,
+          CLIENT_MAC,
+          0x0800,
+          ipv4({ src: c, dst: VIP, proto: 6, payload: tcp({ src: c, dst: VIP, sport, dport: 80, flags: "S" }) }),
+        );
+        const out = fx.run(frame, IFACES[0].ifindex, {}, i % 2).out;
+        strictEqual(Array.from(out.subarray(30, 34)).join("."), want, `${scheduler} ${c}:${sport} via worker ${i % 2}`);
+      }
     }
+    strictEqual(seen.size, 3, `${scheduler}: the 40 clients use every dest`);
   }
 });
 
