@@ -299,6 +299,7 @@ export function configToObject(config: Config): Record<string, unknown> {
       persistence: s.persistence && { ...s.persistence },
       ops: s.ops,
       sched_flags: [...s.schedFlags],
+      ...(s.scheduler === "mh" ? { mh_table_size: s.mhTableSize } : {}),
       dests: s.dests.map((d) => ({
         address: d.address,
         port: d.port,

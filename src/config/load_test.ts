@@ -75,6 +75,7 @@ Deno.test("defaults are filled in", () => {
         persistence: null,
         ops: false,
         schedFlags: [],
+        mhTableSize: 4093,
         dests: ["10.20.0.11", "10.20.0.12"].map((address) => ({
           address,
           port: 80, // the service port
@@ -160,7 +161,9 @@ Deno.test("example.yaml sets every key", async () => {
   const c = parseConfig(text, "example.yaml");
   assert.equal(c.statusFile, "/run/lvsd/status.txt");
   assert.equal(c.services[0].dests[1].port, 80);
-  assert.equal(c.services[1].dests[0].port, 5353);
+  assert.equal(c.services[1].scheduler, "mh");
+  assert.equal(c.services[1].mhTableSize, 4093);
+  assert.equal(c.services[2].dests[0].port, 5353);
   for (
     const key of [
       "workers",
@@ -177,6 +180,7 @@ Deno.test("example.yaml sets every key", async () => {
       "persistence",
       "ops",
       "sched_flags",
+      "mh_table_size",
       "dests",
       "address",
       "forward",
@@ -361,14 +365,9 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     'services[0].proto: unknown proto "icmp" (valid: tcp, udp)',
   ],
   [
-    "scheduler mh",
-    (c) => c.services[0].scheduler = "mh",
-    'services[0].scheduler: scheduler "mh" is not supported yet (this build has rr, wrr, lc, wlc, sed, nq, fo, ovf, twos)',
-  ],
-  [
     "scheduler unknown",
     (c) => c.services[0].scheduler = "fastest",
-    'services[0].scheduler: unknown scheduler "fastest" (valid: rr, wrr, lc, wlc, sed, nq, fo, ovf, twos)',
+    'services[0].scheduler: unknown scheduler "fastest" (valid: rr, wrr, lc, wlc, sed, nq, fo, ovf, twos, sh, dh, mh, lblc, lblcr)',
   ],
   [
     "vip IPv6",
@@ -451,9 +450,64 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     'services[0].ops: expected true or false, got "yes"',
   ],
   [
-    "sched_flags",
+    "sh flag on a wrr service",
     (c) => c.services[0].sched_flags = ["sh-port"],
-    "services[0].sched_flags: sched_flags are not supported yet",
+    'services[0].sched_flags[0]: "sh-port" applies to the sh scheduler only (this service uses wlc)',
+  ],
+  [
+    "mh flag on an sh service",
+    (c) => {
+      c.services[0].scheduler = "sh";
+      c.services[0].sched_flags = ["sh-fallback", "mh-port"];
+    },
+    'services[0].sched_flags[1]: "mh-port" applies to the mh scheduler only (this service uses sh)',
+  ],
+  [
+    "sh flag on an mh service",
+    (c) => {
+      c.services[0].scheduler = "mh";
+      c.services[0].sched_flags = ["sh-fallback"];
+    },
+    'services[0].sched_flags[0]: "sh-fallback" applies to the sh scheduler only (this service uses mh)',
+  ],
+  [
+    "mh_table_size not one of the kernel's primes",
+    (c) => {
+      c.services[0].scheduler = "mh";
+      c.services[0].mh_table_size = 4000;
+    },
+    "services[0].mh_table_size: 4000 is not a Maglev table size " +
+    "(valid: 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071)",
+  ],
+  [
+    "mh_table_size a prime the kernel does not offer",
+    (c) => {
+      c.services[0].scheduler = "mh";
+      c.services[0].mh_table_size = 65537;
+    },
+    "services[0].mh_table_size: 65537 is not a Maglev table size",
+  ],
+  [
+    "mh_table_size not an integer",
+    (c) => {
+      c.services[0].scheduler = "mh";
+      c.services[0].mh_table_size = "big";
+    },
+    'services[0].mh_table_size: expected an integer, got "big"',
+  ],
+  [
+    "more mh dests than table entries",
+    (c) => {
+      c.services[0].scheduler = "mh";
+      c.services[0].mh_table_size = 251;
+      c.services[0].dests = Array.from({ length: 252 }, (_, i) => ({ address: `10.20.${i >> 8}.${(i & 0xff) + 1}` }));
+    },
+    "services[0].dests: 252 dests do not fit an mh table of 251 entries (raise mh_table_size)",
+  ],
+  [
+    "mh_table_size with another scheduler",
+    (c) => c.services[0].mh_table_size = 251,
+    "services[0].mh_table_size: mh_table_size applies to the mh scheduler only (this service uses wlc)",
   ],
   [
     "sched_flags unknown",
@@ -542,7 +596,7 @@ for (const [name, mutate, fragment] of REJECTIONS) {
 }
 
 Deno.test("every built scheduler is accepted by name", () => {
-  for (const name of ["rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos"]) {
+  for (const name of ["rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos", "sh", "dh", "mh", "lblc", "lblcr"]) {
     const c = base();
     c.services[0].scheduler = name;
     assert.equal(parseConfig(stringify(c), SRC).services[0].scheduler, name);
@@ -563,6 +617,39 @@ Deno.test("connection thresholds are accepted over ipvsadm's whole range", () =>
   assert.equal(parseConfig(stringify(c), SRC).services[0].dests[0].lThreshold, 200);
 });
 
+Deno.test("scheduler flags: sh-* with sh, mh-* with mh, flag-1..3 with any scheduler", () => {
+  const accepted: Array<[string, string[]]> = [
+    ["sh", ["sh-fallback", "sh-port"]],
+    ["mh", ["mh-fallback", "mh-port"]],
+    ["sh", ["flag-1", "flag-2"]],
+    ["wrr", ["flag-1", "flag-2", "flag-3"]],
+    ["lblc", ["flag-3"]],
+  ];
+  for (const [scheduler, flags] of accepted) {
+    const c = base();
+    c.services[0].scheduler = scheduler;
+    c.services[0].sched_flags = flags;
+    const s = parseConfig(stringify(c), SRC).services[0];
+    assert.equal(s.scheduler, scheduler);
+    assert.deepEqual(s.schedFlags, flags);
+  }
+});
+
+Deno.test("mh_table_size: default 4093, any of the kernel's primes, and it survives a round trip", () => {
+  const c = base();
+  c.services[0].scheduler = "mh";
+  assert.equal(parseConfig(stringify(c), SRC).services[0].mhTableSize, 4093);
+  for (const size of [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071]) {
+    c.services[0].mh_table_size = size;
+    const parsed = parseConfig(stringify(c), SRC);
+    assert.equal(parsed.services[0].mhTableSize, size);
+    assert.deepEqual(parseConfig(configToYaml(parsed), "rt"), parsed);
+  }
+  // Not written out for other schedulers (where it would be rejected).
+  const other = parseConfig(stringify(base()), SRC);
+  assert.doesNotMatch(configToYaml(other), /mh_table_size/);
+});
+
 Deno.test("same vip and port with another proto is not a duplicate", () => {
   const c = base();
   c.services.push({ ...structuredClone(c.services[0]), proto: "udp" });
@@ -574,14 +661,14 @@ Deno.test("all errors are reported, one per line, in document order", () => {
   const c: Raw = { workers: 100, ...base() };
   c.services.push({ ...structuredClone(c.services[0]), scheduler: "rr" });
   c.services[0].dests[1].port = 99999;
-  c.services[0].scheduler = "mh"; // a new key: emitted after dests
+  c.services[0].scheduler = "fastest"; // a new key: emitted after dests
   const e = rejects(c);
   assert.equal(
     e.message,
     `Cannot load config "${SRC}": 4 errors\n` +
       "  workers: 100 is out of range (1..16)\n" +
       "  services[0].dests[1].port: 99999 is out of range (1..65535)\n" +
-      '  services[0].scheduler: scheduler "mh" is not supported yet (this build has rr, wrr, lc, wlc, sed, nq, fo, ovf, twos)\n' +
+      '  services[0].scheduler: unknown scheduler "fastest" (valid: rr, wrr, lc, wlc, sed, nq, fo, ovf, twos, sh, dh, mh, lblc, lblcr)\n' +
       "  services[1]: duplicate of services[0] (tcp 10.10.0.100:80)",
   );
   assert.equal(e.issues.length, 4);

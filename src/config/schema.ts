@@ -12,6 +12,7 @@
  */
 
 import { z } from "zod";
+import { MH_DEFAULT_TABLE_SIZE, MH_TABLE_SIZES } from "../dataplane/maglev.ts";
 
 // ---------------------------------------------------------------- vocabulary
 
@@ -21,15 +22,24 @@ export const SUPPORTED_PROTOS = ["tcp", "udp"] as const;
 export const PLANNED_PROTOS = ["sctp", "fwmark"] as const;
 
 /** Schedulers lvsd implements today. */
-export const SUPPORTED_SCHEDULERS = ["rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos"] as const;
-/** The other IPVS schedulers (ipvs-keepalived-facts 1.1), not built yet. */
-export const PLANNED_SCHEDULERS = [
+export const SUPPORTED_SCHEDULERS = [
+  "rr",
+  "wrr",
+  "lc",
+  "wlc",
+  "sed",
+  "nq",
+  "fo",
+  "ovf",
+  "twos",
+  "sh",
+  "dh",
+  "mh",
   "lblc",
   "lblcr",
-  "dh",
-  "sh",
-  "mh",
 ] as const;
+/** Every mainline IPVS scheduler is built. */
+export const PLANNED_SCHEDULERS = [] as const;
 /** ipvsadm's default scheduler when -s is not given. */
 export const DEFAULT_SCHEDULER: Scheduler = "wlc";
 
@@ -42,7 +52,11 @@ export const PLANNED_FORWARDS = [] as const;
 export const SUPPORTED_TUN_TYPES = ["ipip", "gue"] as const;
 export const PLANNED_TUN_TYPES = ["gre"] as const;
 
-/** ipvsadm -b flags; accepted by name, none implemented yet. */
+/**
+ * ipvsadm -b flags. sh-* apply to sh and mh-* to mh only; flag-1..3 are
+ * ipvsadm's generic names for the same bits (IP_VS_SVC_F_SCHED1..3) and are
+ * taken with any scheduler, as ipvsadm takes them.
+ */
 export const SCHED_FLAGS = [
   "sh-fallback",
   "sh-port",
@@ -62,6 +76,8 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
 
 /** Connection table entries when the file does not say. */
 export const DEFAULT_CONN_TABLE_SIZE = 262144;
+/** The mh lookup table size when the file does not say (CONFIG_IP_VS_MH_TAB_INDEX 12). */
+export const DEFAULT_MH_TABLE_SIZE = MH_DEFAULT_TABLE_SIZE;
 /** libipvs IPVS_SVC_PERSISTENT_TIMEOUT (6*60 s). */
 export const DEFAULT_PERSISTENCE_TIMEOUT = 360;
 
@@ -127,6 +143,8 @@ export interface ServiceConfig {
   persistence: PersistenceConfig | null;
   ops: boolean;
   schedFlags: SchedFlag[];
+  /** mh: entries of the Maglev lookup table, one of the kernel's primes. */
+  mhTableSize: number;
   dests: DestConfig[];
 }
 
@@ -323,8 +341,14 @@ const serviceShape = {
     z.enum(SCHED_FLAGS, {
       error: (iss) => `${JSON.stringify(iss.input)} is not a scheduler flag (valid: ${SCHED_FLAGS.join(", ")})`,
     }),
-  ).default([])
-    .check(reject((v) => v.length > 0, "sched_flags are not supported yet")),
+  ).default([]),
+  // The kernel's choice of sizes (ip_vs_mh.c primes[]); the default is
+  // applied in the transform so that a size given with another scheduler
+  // can be told from the default.
+  mh_table_size: z.int().check(reject(
+    (v) => !MH_TABLE_SIZES.includes(v),
+    (v) => `${v} is not a Maglev table size (valid: ${MH_TABLE_SIZES.join(", ")})`,
+  )).optional(),
   dests: z.array(z.strictObject(destShape)).default([]),
 };
 
@@ -358,6 +382,43 @@ function checkDests(
   });
 }
 
+/** Scheduler-specific keys on a service that names another scheduler. */
+function schedulerOptions(ctx: {
+  value: { scheduler: string; sched_flags: string[]; mh_table_size?: number; dests: unknown[] };
+  issues: z.core.$ZodRawIssue[];
+}): void {
+  const s = ctx.value;
+  s.sched_flags.forEach((f, i) => {
+    const only = f.startsWith("sh-") ? "sh" : f.startsWith("mh-") ? "mh" : null;
+    if (only && s.scheduler !== only) {
+      ctx.issues.push({
+        code: "custom",
+        message: `"${f}" applies to the ${only} scheduler only (this service uses ${s.scheduler})`,
+        input: f,
+        path: ["sched_flags", i],
+      });
+    }
+  });
+  const size = s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE;
+  if (s.scheduler === "mh" && s.dests.length > size) {
+    // ip_vs_mh_reassign refuses more dests than table entries (-EINVAL).
+    ctx.issues.push({
+      code: "custom",
+      message: `${s.dests.length} dests do not fit an mh table of ${size} entries (raise mh_table_size)`,
+      input: s.dests.length,
+      path: ["dests"],
+    });
+  }
+  if (s.mh_table_size !== undefined && s.scheduler !== "mh") {
+    ctx.issues.push({
+      code: "custom",
+      message: `mh_table_size applies to the mh scheduler only (this service uses ${s.scheduler})`,
+      input: s.mh_table_size,
+      path: ["mh_table_size"],
+    });
+  }
+}
+
 const rootShape = {
   workers: z.union([z.literal("auto"), intRange(1, 16)], {
     error: (iss) =>
@@ -380,7 +441,7 @@ const rootShape = {
   interfaces: z.array(z.strictObject(interfaceShape))
     .min(1, { error: "at least one interface is required" }),
   // A director may start empty and get its services from the admin API.
-  services: z.array(z.strictObject(serviceShape).check(checkDests)).default([]),
+  services: z.array(z.strictObject(serviceShape).check(checkDests).check(schedulerOptions)).default([]),
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
@@ -400,6 +461,7 @@ export const configSchema = z.strictObject(rootShape).transform(
       persistence: s.persistence && { ...s.persistence },
       ops: s.ops,
       schedFlags: [...s.sched_flags],
+      mhTableSize: s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE,
       dests: s.dests.map((d) => ({
         address: d.address,
         port: d.port ?? s.port,

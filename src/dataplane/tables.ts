@@ -9,6 +9,7 @@
  * hold their own daddr/dport/MACs).
  */
 import type { SharedState } from "./shared_state.ts";
+import { SchedTables } from "./sched_tables.ts";
 
 /** A dest as the data plane needs it, in the order it was added. */
 export interface TableDest {
@@ -50,6 +51,8 @@ export interface TableService {
   ops?: boolean;
   /** -b flags: sh-fallback, sh-port, mh-fallback, mh-port, flag-1..3. */
   schedFlags?: string[];
+  /** mh: Maglev lookup table size (one of the kernel's primes); 4093 when absent. */
+  mhTableSize?: number;
 }
 
 const PROTO = { tcp: 6, udp: 17 } as const;
@@ -92,9 +95,11 @@ export function wrrMarks(weights: number[]): { mw: number; di: number } {
 export class TablePublisher {
   #state: SharedState;
   #published = new Map<number, { sched: string; dests: string; ids: number[] }>();
+  #sched: SchedTables;
 
   constructor(state: SharedState) {
     this.#state = state;
+    this.#sched = new SchedTables(state);
   }
 
   /** Writes `services` into the inactive copy and makes it active. */
@@ -112,6 +117,7 @@ export class TablePublisher {
     const svcBase = l.SVC + copy * l.SVC_COPY;
     const destBase = l.DEST + copy * l.DEST_COPY;
     s.u8.fill(0, svcBase, svcBase + l.SVC_COPY);
+    this.#sched.begin(copy);
     let di = 0;
     services.forEach((svc, idx) => {
       const p = svcBase + idx * l.SVC_SIZE;
@@ -171,12 +177,15 @@ export class TablePublisher {
         v.setUint16(q + l.DEST_VLAN, d.vlan ?? 0, true);
         di++;
       }
+      this.#sched.write(svc, p);
+      this.#sched.locality(svc);
       this.#resetSchedulerIfChanged(svc, marks);
     });
     s.exports.svc_hash_build(copy, services.length);
     v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
     Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
     this.#knownDests = new Set(services.flatMap((svc) => svc.dests.map((d) => d.id)));
+    this.#sched.commit();
   }
 
   /**

@@ -65,6 +65,22 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s + " " : s.padEnd(n);
 }
 
+/**
+ * The " (a,b)" ipvsadm prints after the scheduler for -b flags: each of the
+ * three bits under the scheduler's own name for it (sh-fallback/sh-port for
+ * sh, mh-fallback/mh-port for mh), flag-N otherwise; "" when none is set.
+ */
+export function schedFlagsText(scheduler: string, flags: readonly string[] = []): string {
+  const bit = (f: string) =>
+    f === "flag-1" || f.endsWith("-fallback") ? 0 : f === "flag-2" || f.endsWith("-port") ? 1 : 2;
+  const set = new Set<number>(flags.map(bit));
+  const names = scheduler === "sh" || scheduler === "mh"
+    ? [`${scheduler}-fallback`, `${scheduler}-port`, "flag-3"]
+    : ["flag-1", "flag-2", "flag-3"];
+  const shown = [0, 1, 2].filter((b) => set.has(b)).map((b) => names[b]);
+  return shown.length > 0 ? ` (${shown.join(",")})` : "";
+}
+
 /** `ipvsadm -Ln` layout, newest dest first as IPVS lists them. */
 export function listServices(state: SharedState, services: TableService[]): string {
   const lines = [
@@ -73,7 +89,11 @@ export function listServices(state: SharedState, services: TableService[]): stri
     "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
   ];
   for (const s of services) {
-    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 22)} ${s.scheduler}`);
+    lines.push(
+      `${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 22)} ${s.scheduler}${
+        schedFlagsText(s.scheduler, s.schedFlags)
+      }`,
+    );
     for (const d of [...s.dests].reverse()) {
       const c = destConns(state, d.id);
       lines.push(

@@ -69,6 +69,7 @@ function tableService(s: ServiceConfig, id: number, prev: TableService | undefin
     persistence: s.persistence,
     ops: s.ops,
     schedFlags: s.schedFlags,
+    mhTableSize: s.mhTableSize,
     dests,
   } satisfies TableService;
 }

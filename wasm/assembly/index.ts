@@ -47,12 +47,17 @@ export {
 } from "./stats";
 export {
   DEST_OVERLOAD,
+  SCHED_DH,
   SCHED_FO,
+  SCHED_LBLC,
+  SCHED_LBLCR,
   SCHED_LC,
+  SCHED_MH,
   SCHED_NQ,
   SCHED_OVF,
   SCHED_RR,
   SCHED_SED,
+  SCHED_SH,
   SCHED_TWOS,
   SCHED_WLC,
   SCHED_WRR,

@@ -15,7 +15,12 @@ import {
   DSTATE_INACT,
   DSTATE_SIZE,
 } from "../layout";
+import { dhSchedule } from "./dh";
+import { lblcSchedule } from "./lblc";
+import { lblcrSchedule } from "./lblcr";
+import { mhSchedule } from "./mh";
 import { rrSchedule } from "./rr";
+import { shSchedule } from "./sh";
 import { wrrSchedule } from "./wrr";
 import { lcSchedule } from "./lc";
 import { wlcSchedule } from "./wlc";
@@ -42,7 +47,7 @@ export const SCHED_MH: u32 = 12;
 export const SCHED_LBLC: u32 = 13;
 export const SCHED_LBLCR: u32 = 14;
 /** Names by id (id 0 unused; an empty name = not built); the supervisor reads them from here. */
-export const SCHED_NAMES = ",rr,wrr,lc,wlc,sed,nq,fo,ovf,twos,,,,,";
+export const SCHED_NAMES = ",rr,wrr,lc,wlc,sed,nq,fo,ovf,twos,sh,dh,mh,lblc,lblcr";
 
 export const DEST_OVERLOAD: u32 = 1; // IP_VS_DEST_F_OVERLOAD in DSTATE_FLAGS
 
@@ -122,6 +127,16 @@ export function schedule(
       return ovfSchedule(dests, n);
     case SCHED_TWOS:
       return twosSchedule(dests, n, now);
+    case SCHED_SH:
+      return shSchedule(svc, dests, n, saddr, sport);
+    case SCHED_DH:
+      return dhSchedule(svc, dests, n, daddr);
+    case SCHED_MH:
+      return mhSchedule(svc, dests, n, saddr, sport);
+    case SCHED_LBLC:
+      return lblcSchedule(svcId, dests, n, daddr, now);
+    case SCHED_LBLCR:
+      return lblcrSchedule(svcId, dests, n, daddr, now);
   }
   return rrSchedule(svcId, dests, n);
 }
