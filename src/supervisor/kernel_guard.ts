@@ -50,7 +50,9 @@ export function guardScript(spec: GuardSpec): string {
     const anyPort = [...new Set(spec.dests.filter((d) => d.proto === proto && d.port === 0).map((d) => d.addr))];
     if (anyPort.length) {
       rules.push(
-        `fib daddr type != local ip saddr { ${anyPort.join(", ")} } meta l4proto ${proto} counter drop comment "NAT replies (any port): lvsd rewrites"`,
+        `fib daddr type != local ip saddr { ${
+          anyPort.join(", ")
+        } } meta l4proto ${proto} counter drop comment "NAT replies (any port): lvsd rewrites"`,
       );
     }
     if (ds.length) {

@@ -322,7 +322,9 @@ Deno.test({
       );
     const clients = ["10.10.0.21", "10.10.0.22"];
     const stop = new SharedArrayBuffer(4);
-    const workers = clients.map(() => new Worker(new URL("./expiry_race_worker.ts", import.meta.url), { type: "module" }));
+    const workers = clients.map(() =>
+      new Worker(new URL("./expiry_race_worker.ts", import.meta.url), { type: "module" })
+    );
     let sweeps = 0;
     try {
       const waits = workers.map((w, k) => {

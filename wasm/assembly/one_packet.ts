@@ -19,7 +19,16 @@ import * as S from "./stats";
  * the drop and giving back a template control (the table is full). `sb` is
  * the worker's stats slot, which says which worker this is.
  */
-export function newRecord(svc: u32, proto: u32, saddr: u32, sport: u32, daddr: u32, dport: u32, now: u64, sb: u32): u32 {
+export function newRecord(
+  svc: u32,
+  proto: u32,
+  saddr: u32,
+  sport: u32,
+  daddr: u32,
+  dport: u32,
+  now: u64,
+  sb: u32,
+): u32 {
   if ((load<u16>(svc + SVC_FLAGS) & SVC_F_ONEPACKET) != 0 && proto == IPPROTO_UDP) {
     return onePacketRecord((sb - STATS) / STATS_STRIDE);
   }

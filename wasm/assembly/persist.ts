@@ -224,4 +224,3 @@ export function persistAbandon(): void {
   if (persistControl != 0) releaseControl(persistControl);
   persistControl = 0;
 }
-

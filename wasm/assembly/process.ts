@@ -370,7 +370,19 @@ function newConn(
   const saddr = load<u32>(ip + IP_SADDR);
   const daddr = load<u32>(ip + IP_DADDR);
   // The scheduler, or a persistence template (persist.ts); drops are counted there.
-  const d = pickDest(svc, svcId, dests, <u32> load<u16>(svc + SVC_DEST_COUNT), proto, saddr, sport, daddr, dport, now, sb);
+  const d = pickDest(
+    svc,
+    svcId,
+    dests,
+    <u32> load<u16>(svc + SVC_DEST_COUNT),
+    proto,
+    saddr,
+    sport,
+    daddr,
+    dport,
+    now,
+    sb,
+  );
   if (d == 0) return 0;
   const c = newRecord(svc, proto, saddr, sport, daddr, dport, now, sb); // -o: outside the table
   if (c == 0) return 0;
