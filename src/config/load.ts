@@ -290,6 +290,7 @@ export function configToObject(config: Config): Record<string, unknown> {
     kernel_guard: config.kernelGuard,
     status_file: config.statusFile,
     timeouts: { ...config.timeouts },
+    options: { expire_quiescent_template: config.options.expireQuiescentTemplate },
     interfaces: config.interfaces.map((i) => ({ name: i.name })),
     services: config.services.map((s) => ({
       proto: s.proto,

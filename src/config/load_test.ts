@@ -66,6 +66,7 @@ Deno.test("defaults are filled in", () => {
       kernelGuard: "nftables",
       statusFile: null,
       timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
+      options: { expireQuiescentTemplate: false },
       interfaces: [{ name: "ext0" }, { name: "int0" }],
       services: [{
         proto: "tcp",
@@ -123,6 +124,15 @@ Deno.test("round trip: parseConfig(configToYaml(c)) equals c", async () => {
   tricky.statusFile = "/run/lvsd/" + "a-very-long-directory-name/".repeat(5) +
     "s.txt";
   tricky.timeouts = { tcp: 1, tcpfin: 2147483, udp: 3 };
+  tricky.options = { expireQuiescentTemplate: true };
+  tricky.services.push({
+    ...tricky.services[0],
+    proto: "udp",
+    port: 0,
+    persistence: { timeout: 30, netmask: "255.255.255.0" },
+    ops: true,
+    dests: tricky.services[0].dests.map((d) => ({ ...d, port: 0 })),
+  });
   tricky.services[0].dests[1] = {
     address: "10.20.0.12",
     port: 80,
@@ -172,6 +182,8 @@ Deno.test("example.yaml sets every key", async () => {
       "status_file",
       "timeouts",
       "tcpfin",
+      "options",
+      "expire_quiescent_template",
       "interfaces",
       "services",
       "proto",
@@ -209,9 +221,26 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     "services[0].port: 65536 is out of range (1..65535)",
   ],
   [
-    "service port 0",
+    "service port 0 without persistence",
     (c) => c.services[0].port = 0,
-    "services[0].port: port 0 is only valid with persistence, which is not supported yet",
+    "services[0].port: port 0 (any port) is only valid with persistence",
+  ],
+  [
+    "a dest port on a port 0 service",
+    (c) => {
+      c.services[0].port = 0;
+      c.services[0].persistence = {};
+      c.services[0].dests[1].port = 80;
+    },
+    "services[0].dests[1].port: a port 0 service forwards to the port each client asked for; leave the dest port out (or 0)",
+  ],
+  [
+    "port 0 without persistence, reported beside other errors",
+    (c) => {
+      c.services[0].port = 0;
+      c.services[0].scheduler = "fastest";
+    },
+    "services[0].port: port 0 (any port) is only valid with persistence",
   ],
   [
     "port not an integer",
@@ -415,16 +444,6 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     'services[0].dests[0].address: IPv6 address "fd00::2" is not supported yet',
   ],
   [
-    "persistence",
-    (c) => c.services[0].persistence = { timeout: 360, netmask: "255.255.255.0" },
-    "services[0].persistence: persistence is not supported yet",
-  ],
-  [
-    "persistence empty mapping",
-    (c) => c.services[0].persistence = {},
-    "services[0].persistence: persistence is not supported yet",
-  ],
-  [
     "persistence bad netmask",
     (c) => c.services[0].persistence = { netmask: "255.0.255.0" },
     'services[0].persistence.netmask: "255.0.255.0" is not an IPv4 netmask',
@@ -440,9 +459,19 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     "services[0].persistence.mask: unknown key",
   ],
   [
-    "ops",
+    "ops on a tcp service",
     (c) => c.services[0].ops = true,
-    "services[0].ops: ops (one-packet scheduling) is not supported yet",
+    "services[0].ops: ops (one-packet scheduling) is only for udp services, not tcp",
+  ],
+  [
+    "options unknown key",
+    (c) => c.options = { expire_quiescent_templates: true },
+    'options.expire_quiescent_templates: unknown key (did you mean "expire_quiescent_template"?)',
+  ],
+  [
+    "options value not a boolean",
+    (c) => c.options = { expire_quiescent_template: 1 },
+    "options.expire_quiescent_template: expected true or false, got 1",
   ],
   [
     "ops not a boolean",
@@ -648,6 +677,28 @@ Deno.test("mh_table_size: default 4093, any of the kernel's primes, and it survi
   // Not written out for other schedulers (where it would be rejected).
   const other = parseConfig(stringify(base()), SRC);
   assert.doesNotMatch(configToYaml(other), /mh_table_size/);
+});
+
+Deno.test("persistence, port 0 and ops are accepted where IPVS takes them", () => {
+  const c = base();
+  c.services[0].persistence = {};
+  c.services.push({
+    proto: "udp",
+    vip: "10.10.0.100",
+    port: 0,
+    persistence: { timeout: 60, netmask: "255.255.255.0" },
+    ops: true,
+    dests: [{ address: "10.20.0.11" }],
+  });
+  c.options = { expire_quiescent_template: true };
+  const parsed = parseConfig(stringify(c), SRC);
+  assert.deepEqual(parsed.services[0].persistence, { timeout: 360, netmask: "255.255.255.255" });
+  assert.deepEqual(parsed.services[1].persistence, { timeout: 60, netmask: "255.255.255.0" });
+  assert.equal(parsed.services[1].ops, true);
+  assert.equal(parsed.services[1].dests[0].port, 0, "a port-0 service's dests take the client's port");
+  c.services[1].dests[0].port = 0; // as ipvsadm lists it
+  assert.equal(parseConfig(stringify(c), SRC).services[1].dests[0].port, 0);
+  assert.deepEqual(parsed.options, { expireQuiescentTemplate: true });
 });
 
 Deno.test("same vip and port with another proto is not a duplicate", () => {

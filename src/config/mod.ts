@@ -18,6 +18,7 @@ export {
   type DestConfig,
   type Forward,
   type InterfaceConfig,
+  type OptionsConfig,
   parseIpv4,
   type PersistenceConfig,
   PLANNED_FORWARDS,

@@ -109,17 +109,25 @@ export interface InterfaceConfig {
   name: string;
 }
 
-/** Persistence (ipvsadm -p / -M). Validated, not supported yet. */
+/** Persistence (ipvsadm -p / -M). */
 export interface PersistenceConfig {
+  /** Seconds a client's template outlives its last connection. */
   timeout: number;
+  /** Clients whose addresses agree under this mask share a dest. */
   netmask: string;
+}
+
+/** Run-time options: the IPVS sysctls lvsd honours. */
+export interface OptionsConfig {
+  /** net.ipv4.vs.expire_quiescent_template: templates to a weight-0 dest are dropped when next used. */
+  expireQuiescentTemplate: boolean;
 }
 
 /** A real server of a service, with every default filled in. */
 export interface DestConfig {
   /** daddr, dotted IPv4. */
   address: string;
-  /** dport; defaults to the service port. */
+  /** dport; defaults to the service port (0 for a port-0 service: the client's port). */
   port: number;
   forward: Forward;
   /** Tunnel encapsulation (forward tunnel only): --tun-type. */
@@ -137,7 +145,7 @@ export interface ServiceConfig {
   proto: Proto;
   /** vaddr, dotted IPv4. */
   vip: string;
-  /** vport. */
+  /** vport; 0 = any port (persistent services only). */
   port: number;
   scheduler: Scheduler;
   persistence: PersistenceConfig | null;
@@ -156,6 +164,7 @@ export interface Config {
   kernelGuard: "nftables" | "off";
   statusFile: string | null;
   timeouts: Timeouts;
+  options: OptionsConfig;
   interfaces: InterfaceConfig[];
   services: ServiceConfig[];
 }
@@ -270,6 +279,41 @@ function reject<T>(
 
 // ------------------------------------------------------------------- schemas
 
+/**
+ * Rules across a service's keys, as IPVS applies them: port 0 ("any port")
+ * only with persistence (ip_vs_schedule refuses it otherwise); -o only for
+ * UDP (IPVS ignores it for TCP: say so rather than accept it silently); a
+ * port-0 service forwards to the port the client asked for
+ * (ip_vs_sched_persist), so its dests have port 0 (or none), and only its. Runs even
+ * when other keys of the service are wrong (so it reads the value warily).
+ */
+function serviceRules(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return;
+  const s = value as Record<string, unknown>;
+  const issue = (path: PropertyKey[], message: string, input: unknown) =>
+    ctx.addIssue({ code: "custom", message, input, path });
+  if (s.port === 0 && (s.persistence === null || s.persistence === undefined)) {
+    issue(["port"], "port 0 (any port) is only valid with persistence", s.port);
+  }
+  if (s.ops === true && typeof s.proto === "string" && s.proto !== "udp") {
+    issue(["ops"], `ops (one-packet scheduling) is only for udp services, not ${s.proto}`, s.ops);
+  }
+  if (Array.isArray(s.dests)) {
+    s.dests.forEach((d, i) => {
+      const port = d !== null && typeof d === "object" ? (d as Record<string, unknown>).port : undefined;
+      if (s.port === 0 && port !== undefined && port !== 0) {
+        issue(
+          ["dests", i, "port"],
+          "a port 0 service forwards to the port each client asked for; leave the dest port out (or 0)",
+          port,
+        );
+      } else if (s.port !== 0 && port === 0) {
+        issue(["dests", i, "port"], portRange({ input: 0 }), port);
+      }
+    });
+  }
+}
+
 const portRange = (iss: { input?: unknown }) => `${iss.input} is out of range (1..65535)`;
 
 const timeoutsShape = {
@@ -280,6 +324,10 @@ const timeoutsShape = {
 
 const interfaceShape = { name: ifname };
 
+const optionsShape = {
+  expire_quiescent_template: z.boolean().default(false),
+};
+
 const persistenceShape = {
   timeout: intRange(1, MAX_TIMEOUT).default(DEFAULT_PERSISTENCE_TIMEOUT),
   netmask: netmask.default("255.255.255.255"),
@@ -287,7 +335,8 @@ const persistenceShape = {
 
 const destShape = {
   address: ipv4,
-  port: intRange(1, 65535).optional(),
+  // 0 only for a port-0 service (checked with the whole service).
+  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange }).optional(),
   forward: choice(
     "forward method",
     SUPPORTED_FORWARDS,
@@ -318,25 +367,17 @@ const serviceShape = {
     `this build has ${SUPPORTED_PROTOS.join(", ")}`,
   ),
   vip: ipv4,
-  // 0 is a valid vport (the wildcard) only with persistence, so the range
-  // message names the usable range and 0 gets its own message.
-  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange })
-    .check(reject(
-      (v) => v === 0,
-      "port 0 is only valid with persistence, which is not supported yet",
-    )),
+  // 0 is a valid vport (any port) only with persistence (checked with the
+  // whole service below), so the range message names the usable range.
+  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange }),
   scheduler: choice(
     "scheduler",
     SUPPORTED_SCHEDULERS,
     PLANNED_SCHEDULERS,
     `this build has ${SUPPORTED_SCHEDULERS.join(", ")}`,
   ).default(DEFAULT_SCHEDULER),
-  persistence: z.strictObject(persistenceShape).nullable().default(null)
-    .check(reject((v) => v !== null, "persistence is not supported yet")),
-  ops: z.boolean().default(false)
-    .check(
-      reject((v) => v, "ops (one-packet scheduling) is not supported yet"),
-    ),
+  persistence: z.strictObject(persistenceShape).nullable().default(null),
+  ops: z.boolean().default(false),
   sched_flags: z.array(
     z.enum(SCHED_FLAGS, {
       error: (iss) => `${JSON.stringify(iss.input)} is not a scheduler flag (valid: ${SCHED_FLAGS.join(", ")})`,
@@ -438,10 +479,15 @@ const rootShape = {
   status_file: z.string().min(1, { error: "must not be empty" }).nullable()
     .default(null),
   timeouts: z.strictObject(timeoutsShape).prefault({}),
+  options: z.strictObject(optionsShape).prefault({}),
   interfaces: z.array(z.strictObject(interfaceShape))
     .min(1, { error: "at least one interface is required" }),
   // A director may start empty and get its services from the admin API.
-  services: z.array(z.strictObject(serviceShape).check(checkDests).check(schedulerOptions)).default([]),
+  services: z.array(
+    z.strictObject(serviceShape).check(checkDests).check(schedulerOptions).superRefine(serviceRules, {
+      when: () => true,
+    }),
+  ).default([]),
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
@@ -452,6 +498,7 @@ export const configSchema = z.strictObject(rootShape).transform(
     kernelGuard: c.kernel_guard,
     statusFile: c.status_file,
     timeouts: { ...c.timeouts },
+    options: { expireQuiescentTemplate: c.options.expire_quiescent_template },
     interfaces: c.interfaces.map((i) => ({ name: i.name })),
     services: c.services.map((s) => ({
       proto: s.proto,
@@ -485,6 +532,7 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
   const shapes: Record<string, object> = {
     "": rootShape,
     "timeouts": timeoutsShape,
+    "options": optionsShape,
     "interfaces": interfaceShape,
     "services": serviceShape,
     "services.persistence": persistenceShape,

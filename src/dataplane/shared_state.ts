@@ -22,6 +22,12 @@ export const TCP_TIMEOUTS = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120];
 const S_ESTABLISHED = 1;
 const S_FIN_WAIT = 4;
 
+/** Run-time options of the data plane (IPVS sysctls), see CTRL_OPTIONS. */
+export interface DataplaneOptions {
+  /** net.ipv4.vs.expire_quiescent_template: drop templates pointing at a weight-0 dest when next used. */
+  expireQuiescentTemplate: boolean;
+}
+
 /** Options for a new shared state. */
 export interface SharedStateOptions {
   /** Connection table entries (power of two). */
@@ -30,6 +36,8 @@ export interface SharedStateOptions {
   workers: number;
   /** ipvsadm --set tcp tcpfin udp, seconds. */
   timeouts?: { tcp: number; tcpfin: number; udp: number };
+  /** Run-time options; all off when absent. */
+  options?: DataplaneOptions;
 }
 
 function align(n: number, a: number): number {
@@ -93,6 +101,7 @@ export class SharedState {
     v.setUint32(c + l.CTRL_WORKERS, opts.workers, true);
     v.setBigUint64(c + l.CTRL_MEM_ADDR, memoryAddress(this.memory), true);
     this.setTimeouts(opts.timeouts ?? { tcp: 900, tcpfin: 120, udp: 300 });
+    this.setOptions(opts.options ?? { expireQuiescentTemplate: false });
     this.dropReasons = staticString(this.memory, this.exports.drop_reason_names()).split(",");
     this.tcpStates = staticString(this.memory, this.exports.tcp_state_names()).split(",");
     this.schedulers = staticString(this.memory, this.exports.sched_names()).split(",");
@@ -115,6 +124,20 @@ export class SharedState {
       tcpfin: this.view.getUint32(base + S_FIN_WAIT * 4, true),
       udp: this.view.getUint32(base + this.layout.TIMEOUT_UDP_SLOT * 4, true),
     };
+  }
+
+  /** Sets the run-time options; workers see them at their next new connection. */
+  setOptions(o: DataplaneOptions): void {
+    const l = this.layout;
+    const bits = o.expireQuiescentTemplate ? l.OPT_EXPIRE_QUIESCENT_TEMPLATE : 0;
+    Atomics.store(new Uint32Array(this.memory.buffer), (l.CTRL + l.CTRL_OPTIONS) >> 2, bits);
+  }
+
+  /** Current run-time options. */
+  options(): DataplaneOptions {
+    const l = this.layout;
+    const bits = Atomics.load(new Uint32Array(this.memory.buffer), (l.CTRL + l.CTRL_OPTIONS) >> 2);
+    return { expireQuiescentTemplate: (bits & l.OPT_EXPIRE_QUIESCENT_TEMPLATE) !== 0 };
   }
 
   /** Registers a data-plane interface in slot `slot`. */

@@ -21,7 +21,7 @@ export interface GuardSpec {
   /** Data-plane interfaces (one ingress chain each). */
   interfaces: string[];
   vips: string[];
-  /** NAT dests whose replies lvsd rewrites: proto, address, port. */
+  /** NAT dests whose replies lvsd rewrites: proto, address, port (0: any port, a port-0 service). */
   dests: { proto: "tcp" | "udp"; addr: string; port: number }[];
 }
 
@@ -46,7 +46,15 @@ export function guardScript(spec: GuardSpec): string {
     rules.push(`ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
   }
   for (const proto of ["tcp", "udp"] as const) {
-    const ds = spec.dests.filter((d) => d.proto === proto);
+    const ds = spec.dests.filter((d) => d.proto === proto && d.port !== 0);
+    const anyPort = [...new Set(spec.dests.filter((d) => d.proto === proto && d.port === 0).map((d) => d.addr))];
+    if (anyPort.length) {
+      rules.push(
+        `fib daddr type != local ip saddr { ${
+          anyPort.join(", ")
+        } } meta l4proto ${proto} counter drop comment "NAT replies (any port): lvsd rewrites"`,
+      );
+    }
     if (ds.length) {
       rules.push(
         `fib daddr type != local ip saddr . ${proto} sport { ${

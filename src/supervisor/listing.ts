@@ -145,10 +145,13 @@ export function listConnections(state: SharedState, now = monotonicMs(), limit =
     if (v.getUint32(c + l.CONN_SLOT, true) !== l.SLOT_LIVE) continue;
     const expires = Number(v.getBigUint64(c + l.CONN_EXPIRES, true));
     if (expires <= now) continue;
-    const proto = v.getUint8(c + l.CONN_PROTO) === 6 ? "TCP" : "UDP";
+    // Templates carry CONN_PROTO_TEMPLATE in their proto and show in state
+    // NONE (TCP) or UDP, as ip_vs_state_name() gives state 0 for them.
+    const template = (v.getUint8(c + l.CONN_PROTO) & l.CONN_PROTO_TEMPLATE) !== 0;
+    const proto = (v.getUint8(c + l.CONN_PROTO) & ~l.CONN_PROTO_TEMPLATE) === 6 ? "TCP" : "UDP";
     const secs = Math.ceil((expires - now) / 1000);
     const exp = `${String(Math.floor(secs / 60)).padStart(2, "0")}:${String(secs % 60).padStart(2, "0")}`;
-    const st = proto === "TCP" ? state.tcpStates[v.getUint8(c + l.CONN_SF)] : "UDP";
+    const st = proto === "TCP" ? state.tcpStates[template ? 0 : v.getUint8(c + l.CONN_SF)] : "UDP";
     const ep = (a: number, p: number) => `${ipString(v, c + a)}:${v.getUint16(c + p, false)}`;
     lines.push(
       `${proto} ${exp}  ${pad(st, 11)} ${pad(ep(l.CONN_CADDR, l.CONN_CPORT), 21)} ${

@@ -87,7 +87,12 @@ export class Supervisor {
   /** Builds the shared state, installs the guard, resolves dests, starts workers. */
   static async start(config: Config, opts: SupervisorOptions): Promise<Supervisor> {
     const workers = resolveWorkers(config.workers);
-    const state = new SharedState({ connCapacity: config.connTableSize, workers, timeouts: config.timeouts });
+    const state = new SharedState({
+      connCapacity: config.connTableSize,
+      workers,
+      timeouts: config.timeouts,
+      options: config.options,
+    });
     const ifaces = config.interfaces.map((i, slot) => {
       const ifindex = interfaceIndex(i.name);
       state.setInterface(slot, ifindex, interfaceMac(i.name), interfaceMtu(i.name));

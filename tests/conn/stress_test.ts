@@ -292,3 +292,128 @@ Deno.test({
     }
   },
 });
+
+// Persistence templates under the same race. Two workers, each for its own
+// client, replay SYN then FIN on one port to a persistent service: each SYN
+// ends the connection in TIME_WAIT (its control goes back, the template's
+// count drops to 0) and makes a new one (a control is taken again). The
+// sweep's clock sits 61 s ahead: past the templates' expiry (re-armed for
+// 60 s on each use) but not the TIME_WAIT connections' (120 s), so it tries
+// to end the templates right while the workers take and give back
+// controls. A template must never be reclaimed while it controls a
+// connection, and its count must equal the live connections naming it.
+Deno.test({
+  name: "stress: templates taking controls while the sweep ends them keep exact counts",
+  fn: async () => {
+    const state = new SharedState({ connCapacity: 64, workers: 3 });
+    for (const i of IFACES) state.setInterface(i.slot, i.ifindex, new Uint8Array(mac(i.mac)), 1500);
+    const services = natServices();
+    services[0].persistence = { timeout: 60, netmask: "255.255.255.255" };
+    await new TablePublisher(state).publish(services);
+    const l = state.layout;
+    const seg = (cip: string, flags: string) =>
+      new Uint8Array(
+        eth(
+          IFACES[0].mac,
+          CLIENT_MAC,
+          0x0800,
+          ipv4({ src: cip, dst: VIP, proto: 6, payload: tcp({ src: cip, dst: VIP, sport: 2000, dport: 80, flags }) }),
+        ),
+      );
+    const clients = ["10.10.0.21", "10.10.0.22"];
+    const stop = new SharedArrayBuffer(4);
+    const workers = clients.map(() =>
+      new Worker(new URL("./expiry_race_worker.ts", import.meta.url), { type: "module" })
+    );
+    let sweeps = 0;
+    try {
+      const waits = workers.map((w, k) => {
+        let got = 0;
+        let wake: () => void = () => {};
+        w.onmessage = () => {
+          got++;
+          wake();
+        };
+        const job: RaceJob = {
+          memory: state.memory,
+          module: state.module,
+          worker: k + 1,
+          frames: [seg(clients[k], "S"), seg(clients[k], "FA")],
+          ifindex: IFACES[0].ifindex,
+          stop,
+          now: NOW,
+        };
+        w.postMessage(job);
+        return (n: number) =>
+          new Promise<void>((r) => {
+            wake = () => got >= n && r();
+            wake();
+          });
+      });
+      await Promise.all(waits.map((wait) => wait(1))); // ready
+      const t0 = performance.now();
+      while (performance.now() - t0 < 500) {
+        state.expire(NOW + 61_000);
+        sweeps++;
+      }
+      Atomics.store(new Int32Array(stop), 0, 1);
+      await Promise.all(waits.map((wait) => wait(2)));
+    } finally {
+      for (const w of workers) w.terminate();
+    }
+    ok(sweeps > 100, `only ${sweeps} sweeps ran`);
+    // One more sweep with the workers stopped, so that nothing they do hides
+    // a template ended under its connection (a SYN would make a new one).
+    state.expire(NOW + 61_000);
+    const ip = (c: number) => Array.from(state.u8.subarray(c + l.CONN_CADDR, c + l.CONN_CADDR + 4)).join(".");
+    const recs: { ref: number; template: boolean; client: string; dest: number; sf: number; control: number }[] = [];
+    for (let i = 0; i < state.connCapacity; i++) {
+      const c = state.connAt(i);
+      if (state.view.getUint32(c + l.CONN_SLOT, true) !== l.SLOT_LIVE) continue;
+      recs.push({
+        ref: i + 1,
+        template: (state.view.getUint8(c + l.CONN_PROTO) & l.CONN_PROTO_TEMPLATE) !== 0,
+        client: ip(c),
+        dest: state.view.getUint16(c + l.CONN_DEST_ID, true),
+        sf: state.view.getUint32(c + l.CONN_SF, true),
+        control: state.view.getUint32(c + l.CONN_CONTROL, true),
+      });
+    }
+    // Each client: at most one connection (the sweep also ends SYN_RECV ones,
+    // whose 60 s are past its clock), controlled by its live template on the
+    // same dest.
+    for (const cip of clients) {
+      const mine = recs.filter((r) => r.client === cip && !r.template);
+      ok(mine.length <= 1, `${cip}: ${mine.length} connections`);
+      for (const c of mine) {
+        const t = recs.find((r) => r.ref === c.control);
+        ok(t?.template, `${cip}: its connection's template was reclaimed under it`);
+        deepStrictEqual([t.client, t.dest], [cip, c.dest], `${cip}: its template`);
+      }
+    }
+    for (const t of recs.filter((r) => r.template)) {
+      strictEqual(
+        t.sf >>> l.CONN_T_CONTROL_SHIFT,
+        recs.filter((r) => r.control === t.ref).length,
+        `template of ${t.client}: controls`,
+      );
+    }
+    const counters = (id: number) => {
+      const p = l.DSTATE + id * l.DSTATE_SIZE;
+      return [l.DSTATE_ACTIVE, l.DSTATE_INACT, l.DSTATE_PERSIST].map((f) => state.view.getInt32(p + f, true));
+    };
+    for (let id = 0; id < 6; id++) {
+      const at = recs.filter((r) => r.dest === id);
+      const want = [
+        at.filter((r) => !r.template && !((r.sf >> 8) & l.CONN_F_INACTIVE)).length,
+        at.filter((r) => !r.template && (r.sf >> 8) & l.CONN_F_INACTIVE).length,
+        at.filter((r) => r.template).length,
+      ];
+      deepStrictEqual(counters(id), want, `dest ${id}: [ActiveConn, InActConn, PersistConn]`);
+    }
+    // Then everything ends: connections first, their templates after them.
+    state.expire(NOW + 1e12);
+    state.expire(NOW + 1e12 + 61_000);
+    for (let id = 0; id < 6; id++) deepStrictEqual(counters(id), [0, 0, 0], `dest ${id}: [Active, InAct, Persist]`);
+  },
+});

@@ -11,6 +11,7 @@
 //  LAYOUT_BASE (1 MiB)
 //           ├──────────────────────────────┤
 //  CTRL     │ control block (4 KiB)        │ generation, sizes, timeouts,
+//           │                              │ options, one-packet records,
 //           │                              │ interface slots
 //  SVC      ├──────────────────────────────┤
 //           │ services  [2 copies][256]    │ double buffered: the supervisor
@@ -66,6 +67,11 @@ export const CTRL_NSVC: u32 = 40; // u32 [2], services per copy
 export const CTRL_INSTANCE_SEQ: u32 = 48;
 export const CTRL_TIMEOUTS: u32 = 64; // u32 [16] seconds: tcp states 0..10, [15] udp
 export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection), 3 closed (set by the worker)
+export const CTRL_OPTIONS: u32 = 192; // u32 OPT_* bits: run-time options (IPVS sysctls), written by the supervisor
+// One record per worker (CONN_SIZE each) for a one-packet (-o) connection:
+// it lives for one datagram and is never in the table (IPVS does not hash
+// IP_VS_CONN_F_ONE_PACKET connections), so nothing else ever reads it.
+export const CTRL_OPS_CONN: u32 = 1024; // [MAX_WORKERS] x CONN_SIZE, up to 2048
 export const CTRL_IFACES: u32 = 2304; // [MAX_IFACES] x IFACE_SIZE
 export const IFACE_SIZE: u32 = 32;
 export const IFACE_INDEX: u32 = 0; // i32 kernel ifindex (0 = unused slot)
@@ -74,6 +80,11 @@ export const IFACE_MTU: u32 = 12; // u32
 export const IFACE_ADDR: u32 = 16; // u32 wire order: the director's IPv4 address there (tunnel source)
 
 export const TIMEOUT_UDP_SLOT: u32 = 15;
+
+// CTRL_OPTIONS bits.
+// net.ipv4.vs.expire_quiescent_template: a persistence template whose dest
+// has weight 0 is dropped when next used, and the client is scheduled anew.
+export const OPT_EXPIRE_QUIESCENT_TEMPLATE: u32 = 1;
 
 // ── services (per copy) ──
 export const SVC: u32 = CTRL + CTRL_SIZE;
@@ -219,6 +230,23 @@ export const CONN_TUN_TYPE: u32 = 54; // u8 TUN_* of a tunnel connection
 export const CONN_CONTROL: u32 = 56; // u32 persistence: template record index + 1 controlling this one (0 none)
 export const CONN_DVLAN: u32 = 60; // u16 802.1Q TCI towards the dest (0 none)
 export const CONN_TUN_PORT: u32 = 62; // u16 wire order, GUE port of a tunnel connection
+
+// Persistence templates (CONN_F_TEMPLATE) are records of the same table,
+// keyed (proto | CONN_PROTO_TEMPLATE, caddr & netmask, cport 0, vaddr,
+// vport or 0 for a port-0 service), so no connection's key can match one;
+// they are never in the reverse index. They are never transmitted with, so
+// they reuse the client-side fields:
+export const CONN_PROTO_TEMPLATE: u32 = 0x80;
+export const CONN_T_TIMEOUT: u32 = 48; // u32 s: expiry on each use (persistence timeout; 60 once postponed)
+// The state byte of a template (CONN_SF bits 0..7): T_VALID, or T_INVALID
+// once ip_vs_check_template found its dest gone (never found again, kept
+// until it expires). CONN_SF bits 16..31 count the connections it controls
+// (n_control), moved with the same CAS as the incarnation and DEAD flag, so
+// a template that controls anything can never be reclaimed.
+export const T_VALID: u32 = 0;
+export const T_INVALID: u32 = 1;
+export const CONN_T_CONTROL_SHIFT: u32 = 16;
+export const CONN_T_CONTROL_MAX: u32 = 0xffff;
 
 export const SLOT_EMPTY: u32 = 0;
 export const SLOT_BUSY: u32 = 1;

@@ -7,6 +7,7 @@ import {
   CONN_CADDR,
   CONN_CIFACE,
   CONN_CMAC,
+  CONN_CONTROL,
   CONN_CPORT,
   CONN_CVLAN,
   CONN_DADDR,
@@ -41,7 +42,6 @@ import {
   DEST_ID,
   DEST_IFACE,
   DEST_MAC,
-  DEST_PORT,
   DEST_SIZE,
   DEST_TUN_PORT,
   DEST_TUN_TYPE,
@@ -86,7 +86,6 @@ import {
   SVC_HASH_SLOTS,
   SVC_ID,
   SVC_PROTO,
-  SVC_SCHED,
   SVC_VADDR,
   SVC_VPORT,
   TIMEOUT_UDP_SLOT,
@@ -150,11 +149,12 @@ import {
   VNET_GSO_TCPV4,
   VNET_GSO_TYPE,
 } from "./pkt/vnet";
-import { claim, expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
+import { expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
 import { overloadOnBind } from "./conn/threshold";
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_CLOSE, S_NONE, S_TIME_WAIT } from "./proto/tcp";
-import { schedule } from "./sched/scheduler";
+import { connDport, persistAbandon, persistControl, pickDest } from "./persist";
+import { isOnePacket, newRecord } from "./one_packet";
 import { rewrite } from "./xmit/nat";
 import { encapsulate, tunnelOverhead } from "./xmit/tunnel";
 import { fragNeeded } from "./xmit/icmp_error";
@@ -590,26 +590,23 @@ function newConn(
   const svcId = <u32> load<u16>(svc + SVC_ID);
   const saddr = load<u32>(ip + IP_SADDR);
   const daddr = load<u32>(ip + IP_DADDR);
-  const d = schedule(
-    <u32> load<u8>(svc + SVC_SCHED),
+  // The scheduler, or a persistence template (persist.ts); drops are counted there.
+  const d = pickDest(
     svc,
     svcId,
     dests,
     <u32> load<u16>(svc + SVC_DEST_COUNT),
+    proto,
     saddr,
     sport,
     daddr,
+    dport,
     now,
+    sb,
   );
-  if (d == 0) {
-    S.drop(sb, S.D_NO_DEST);
-    return 0;
-  }
-  const c = claim(proto, saddr, sport, daddr, dport, now);
-  if (c == 0) {
-    S.drop(sb, S.D_CONN_TABLE_FULL);
-    return 0;
-  }
+  if (d == 0) return 0;
+  const c = newRecord(svc, proto, saddr, sport, daddr, dport, now, sb); // -o: outside the table
+  if (c == 0) return 0;
   const destId = <u32> load<u16>(d + DEST_ID);
   store<u8>(c + CONN_PROTO, <u8> proto);
   store<u8>(c + CONN_CIFACE, <u8> ifslot);
@@ -619,7 +616,7 @@ function newConn(
   store<u32>(c + CONN_DADDR, load<u32>(d + DEST_ADDR));
   store<u16>(c + CONN_CPORT, <u16> sport);
   store<u16>(c + CONN_VPORT, <u16> dport);
-  store<u16>(c + CONN_DPORT, load<u16>(d + DEST_PORT));
+  store<u16>(c + CONN_DPORT, <u16> connDport(svc, d, dport));
   store<u16>(c + CONN_DEST_ID, <u16> destId);
   store<u16>(c + CONN_SVC_ID, <u16> svcId);
   store<u8>(c + CONN_DEST_IFACE, load<u8>(d + DEST_IFACE));
@@ -636,13 +633,20 @@ function newConn(
   const cflags = CONN_F_INACTIVE | (fwd != FWD_MASQ ? CONN_F_NOOUTPUT : 0);
   atomic.store<u32>(c + CONN_SF, <u32> S_NONE | (cflags << 8)); // was DEAD since claim()
   atomic.store<u64>(c + CONN_EXPIRES, now + timeoutMs(proto == IPPROTO_TCP ? 0 : TIMEOUT_UDP_SLOT));
-  // ip_vs_bind_dest(): count it on the dest, which may reach its -x threshold.
-  const ds = DSTATE + destId * DSTATE_SIZE;
-  atomic.add<i32>(ds + DSTATE_INACT, 1);
-  overloadOnBind(ds);
-  if (!publish(c, now)) {
-    S.drop(sb, S.D_CONN_TABLE_FULL);
-    return 0;
+  if (isOnePacket(c)) {
+    // Never kept, so never counted in InActConn: IPVS binds and unbinds it
+    // around the one packet, and its template control ends with it.
+    persistAbandon();
+  } else {
+    store<u32>(c + CONN_CONTROL, persistControl);
+    // ip_vs_bind_dest(): count it on the dest, which may reach its -x threshold.
+    const ds = DSTATE + destId * DSTATE_SIZE;
+    atomic.add<i32>(ds + DSTATE_INACT, 1);
+    overloadOnBind(ds);
+    if (!publish(c, now)) {
+      S.drop(sb, S.D_CONN_TABLE_FULL);
+      return 0;
+    }
   }
   S.count(sb, S.G_CONNS, 1);
   S.svcStat(sb, svcId, S.S_CONNS, 1);
@@ -730,7 +734,8 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
 
   if (vip) {
     // Client -> VIP: the in direction.
-    const svc = svcLookup(copy, proto, daddr, dport);
+    let svc = svcLookup(copy, proto, daddr, dport);
+    if (svc == 0) svc = svcLookup(copy, proto, daddr, 0); // a port-0 (any port) persistent service
     if (svc == 0) {
       S.drop(sb, S.D_NO_SERVICE);
       return NO_TX;
