@@ -10,6 +10,7 @@
  * Subcommands are routed on the first argument (`lvsd decap ...`); without
  * one, the arguments are the director's flags.
  */
+import { disableInspectorSignal } from "./sys/inspector_signal.ts";
 import { parseArgs } from "node:util";
 
 const VERSION = "0.1.0";
@@ -26,7 +27,8 @@ Usage: lvsd [--config FILE] [--status-file FILE] [--workers N]
   --status-file FILE  write the service/connection listing there every second
   --workers N         data-plane workers (overrides the config; default: cores)
 
-Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the config file; SIGUSR1 prints the listing.
+Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the config file; SIGUSR2 prints the listing
+(SIGUSR1 is ignored: in Deno it would open a debugger port).
 Exit codes: 0 ok, 1 runtime error, 2 bad config or usage.`;
 
 /** This Worker's name, or undefined on the main thread. */
@@ -60,6 +62,7 @@ async function workerMain(name: string): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  disableInspectorSignal();
   if (Deno.args[0] === "decap") {
     const { decapMain } = await import("./decap/cli.ts");
     return await decapMain(Deno.args.slice(1), new URL(import.meta.url));
@@ -146,7 +149,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const s = sup;
-  Deno.addSignalListener("SIGUSR1", () => console.log(s.listing()));
+  Deno.addSignalListener("SIGUSR2", () => console.log(s.listing()));
   // SIGHUP re-reads the config file and applies it live (as keepalived
   // does); a file that does not load changes nothing.
   Deno.addSignalListener("SIGHUP", async () => {
@@ -159,8 +162,8 @@ async function main(): Promise<number> {
       console.error(`lvsd: ${msg}; the running configuration is unchanged`);
     }
   });
-  // Fault injection for the worker-restart test (documented in README).
-  Deno.addSignalListener("SIGUSR2", () => s.crashWorker(0));
+  // Fault injection for the worker-restart test, only when asked for.
+  if (Deno.env.get("LVSD_FAULT_INJECTION") === "1") Deno.addSignalListener("SIGTTIN", () => s.crashWorker(0));
   console.log(
     `lvsd: ready: ${config.services.length} services on ${
       config.interfaces.map((i) => i.name).join(", ")

@@ -33,7 +33,7 @@ never answers ARP for a VIP, then writes every inner IPv4 packet addressed to a
 VIP into the device. Replies leave by the normal route, from the VIP. On stop
 the device (with its addresses) is removed and the 'all' sysctls are restored.
 
-Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 prints the counters
+Signals: SIGINT/SIGTERM stop cleanly; SIGUSR2 prints the counters
 (received, decapsulated, not_ipv4_inner, bad_gue_header, not_for_vip,
 truncated, write_error), which are also printed at exit.
 Exit codes: 0 ok, 1 runtime error (e.g. cannot create the device), 2 bad usage.`;
@@ -116,7 +116,7 @@ export async function decapMain(args: string[], workerUrl: URL): Promise<number>
   Deno.addSignalListener("SIGTERM", stop);
   const counters = new DecapCounters();
   const printCounters = () => log(counters.format(errnoName));
-  Deno.addSignalListener("SIGUSR1", printCounters);
+  Deno.addSignalListener("SIGUSR2", printCounters);
 
   const sysctls = new SysctlChanges(log);
   let socketFd = -1;
@@ -159,7 +159,7 @@ export async function decapMain(args: string[], workerUrl: URL): Promise<number>
     if (worker) printCounters();
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
-    Deno.removeSignalListener("SIGUSR1", printCounters);
+    Deno.removeSignalListener("SIGUSR2", printCounters);
   }
   if (code === 0) log("stopped");
   return code;

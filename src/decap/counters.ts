@@ -1,6 +1,6 @@
 /**
  * The counters of `lvsd decap`, shared between the receive worker (the only
- * writer) and the main thread (which prints them on SIGUSR1 and at exit).
+ * writer) and the main thread (which prints them on SIGUSR2 and at exit).
  *
  * Every received packet is counted once in `received` and once in exactly
  * one of the others, so received = decapsulated + the drops + write_error.

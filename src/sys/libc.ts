@@ -46,6 +46,7 @@ const lib = Deno.dlopen("libc.so.6", {
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   getpid: { parameters: [], result: "i32" },
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
   clock_gettime: { parameters: ["i32", "pointer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   // glibc >= 2.32; without them errors say "errno 19" instead of "ENODEV".
@@ -344,4 +345,19 @@ export const CLOCK_MONOTONIC_COARSE = 6;
  */
 export function clockGettime(clock: number, ts: Deno.PointerObject): number {
   return lib.symbols.clock_gettime(clock, ts);
+}
+
+/** SIGUSR1's number on Linux. */
+export const SIGUSR1 = 10;
+
+/**
+ * Sets a signal's disposition to "ignore" (signal(2) with SIG_IGN); throws
+ * if the kernel refuses.
+ */
+export function ignoreSignal(signo: number): void {
+  const r = lib.symbols.signal(signo, Deno.UnsafePointer.create(1n));
+  // SIG_ERR is (void *) -1.
+  if (r !== null && Deno.UnsafePointer.value(r) === 0xffffffffffffffffn) {
+    throw new Error(`Cannot ignore signal ${signo}: ${errnoMessage(errno())}`);
+  }
 }

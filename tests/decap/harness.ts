@@ -128,7 +128,7 @@ export interface RealServer {
   decap: NsProcess;
   /** Runs tunnel_peer.py in "dir"; its stdout. */
   peer(args: string[]): Promise<string>;
-  /** Asks decap for its counters (SIGUSR1) until `until` holds for them (bounded); the last ones seen. */
+  /** Asks decap for its counters (SIGUSR2) until `until` holds for them (bounded); the last ones seen. */
   counters(until: (c: Counters) => boolean): Promise<Counters>;
   /** The TUN device's packet counts: rx = packets decap wrote, tx = packets the kernel routed into it. */
   tunStats(): Promise<{ rx: number; tx: number }>;
@@ -211,7 +211,7 @@ while True:
           let last: Counters | null = null;
           for (let i = 0; i < 40; i++) {
             const from = decap.stdout.length;
-            decap.kill("SIGUSR1");
+            decap.kill("SIGUSR2");
             await decap.waitFor(/received=\d+ decapsulated=\d+.*\n/, 3000, from);
             last = lastCounters(decap.stdout, from);
             if (last && until(last)) return last;

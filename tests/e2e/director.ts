@@ -87,7 +87,7 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
       configFile,
       "--status-file",
       statusFile,
-    ], { cwd: ROOT });
+    ], { cwd: ROOT, env: { LVSD_FAULT_INJECTION: "1" } });
     await lvsd.waitFor("lvsd: ready", 20000);
   };
   try {

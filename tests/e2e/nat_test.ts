@@ -228,7 +228,7 @@ Deno.test({
       ]);
       await new Promise((r) => setTimeout(r, 800));
       const killedAt = Date.now();
-      Deno.kill(d.lvsd.pid, "SIGUSR2"); // fault injection: worker 0 throws inside its loop
+      Deno.kill(d.lvsd.pid, "SIGTTIN"); // fault injection (LVSD_FAULT_INJECTION=1): worker 0 throws inside its loop
       await d.lvsd.waitFor(/worker 0 died/, 5000);
       // Recovery: a fresh connection succeeds within 2 s of the kill.
       let recovered = -1;
@@ -288,5 +288,24 @@ Deno.test({
       } finally {
         await Deno.rename(saved, dir);
       }
+    }),
+});
+
+Deno.test({
+  name: "e2e: SIGUSR1 neither kills lvsd nor opens Deno's inspector (a root debugger on 127.0.0.1:9229)",
+  ...E2E,
+  fn: () =>
+    withDirector({}, async (d) => {
+      await new Promise((r) => setTimeout(r, 1500)); // past Deno's own SIGUSR1 set-up
+      Deno.kill(d.lvsd.pid, "SIGUSR1");
+      await new Promise((r) => setTimeout(r, 700));
+      const ss = await d.lab.exec(d.lab.ns.director, ["ss", "-Hltn"]);
+      ok(!/:9229\b/.test(ss.stdout), `something listens on 9229:\n${ss.stdout}`);
+      ok(!/Debugger listening/.test(d.lvsd.stderr + d.lvsd.stdout), d.lvsd.stderr);
+      strictEqual(d.lvsd.exited, false, "lvsd still runs");
+      Deno.kill(d.lvsd.pid, "SIGUSR2");
+      await d.lvsd.waitFor(/IP Virtual Server version/, 5000);
+      const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "6", "--close"]);
+      strictEqual(r.failed, 0, JSON.stringify(r));
     }),
 });
