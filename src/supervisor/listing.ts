@@ -90,9 +90,15 @@ export function listServices(state: SharedState, services: TableService[]): stri
   ];
   for (const s of services) {
     lines.push(
-      `${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 22)} ${s.scheduler}${
-        schedFlagsText(s.scheduler, s.schedFlags)
-      }`,
+      // ipvsadm: "%-4s %s" then " %s" scheduler, " (flags)", " persistent N",
+      // " mask M" (when not /32), " ops".
+      `${pad(s.proto.toUpperCase(), 4)} ${s.vip}:${s.port} ${s.scheduler}${schedFlagsText(s.scheduler, s.schedFlags)}${
+        s.persistence
+          ? ` persistent ${s.persistence.timeout}${
+            s.persistence.netmask !== "255.255.255.255" ? ` mask ${s.persistence.netmask}` : ""
+          }`
+          : ""
+      }${s.ops ? " ops" : ""}`,
     );
     for (const d of [...s.dests].reverse()) {
       const c = destConns(state, d.id);
