@@ -11,6 +11,10 @@ import type { PacketIo } from "./packet_io.ts";
 /** What the loop needs from the data-plane instance. */
 export interface PumpTarget {
   process(worker: number, n: number, now: number): number;
+  /** Continues a batch that process() stopped early (see frames_done). */
+  process_from(worker: number, first: number, n: number, now: number): number;
+  /** Frames the last call handled; less than n when it stopped early. */
+  frames_done(): number;
 }
 
 /** Worker command word values (CTRL_WORKER_CMD). */
@@ -52,8 +56,14 @@ export function pump(io: PacketIo, dp: PumpTarget, o: PumpOptions): number {
     if (n === 0) continue;
     frames += n;
     clock.read();
-    const tx = dp.process(o.worker, n, -1);
+    let tx = dp.process(o.worker, n, -1);
     if (tx > 0) io.send(tx);
+    // A batch of tunnel uploads can fill the segment area before its end:
+    // send what is built, then go on from where it stopped.
+    for (let done = dp.frames_done(); done < n; done = dp.frames_done()) {
+      tx = dp.process_from(o.worker, done, n, -1);
+      if (tx > 0) io.send(tx);
+    }
   }
   return frames;
 }

@@ -12,6 +12,8 @@ import { WASM_BASE64 } from "../../wasm/build/lvsd_wasm.ts";
 export interface DataplaneExports {
   io_init(worker: number): void;
   process(worker: number, n: number, now: number): number;
+  process_from(worker: number, first: number, n: number, now: number): number;
+  frames_done(): number;
   expire_sweep(first: number, count: number, now: number): number;
   svc_hash_build(copy: number, n: number): void;
   conn_lookup_in(proto: number, caddr: number, cport: number, vaddr: number, vport: number, now: number): number;

@@ -6,7 +6,7 @@ export * from "./layout";
 import { DROP_REASON_NAMES } from "./stats";
 import { STATE_NAMES } from "./proto/tcp";
 import { SCHED_NAMES, schedule } from "./sched/scheduler";
-import { ioBase, ioInit, processBatch, rearmRx, svcHashBuild } from "./process";
+import { framesDone, ioBase, ioInit, processBatch, rearmRx, svcHashBuild } from "./process";
 import { IO_CLOCK } from "./layout";
 import { expireSweep, lookupIn, lookupOut } from "./conn/table";
 import {
@@ -75,6 +75,15 @@ export function io_init(worker: u32): void {
  * worker stored at IO_CLOCK (clock_gettime over FFI: no boxed number in JS).
  */
 export function process(worker: u32, n: u32, now: f64): u32 {
+  return process_from(worker, 0, n, now);
+}
+
+/**
+ * Handles received frames [first, n) of `worker`; returns how many frames
+ * to transmit. It may stop early (tunnel segments filled the call's
+ * segment area): frames_done() then tells where the next call starts.
+ */
+export function process_from(worker: u32, first: u32, n: u32, now: f64): u32 {
   let t: u64;
   if (now < 0) {
     const ts = ioBase(worker) + IO_CLOCK;
@@ -82,9 +91,14 @@ export function process(worker: u32, n: u32, now: f64): u32 {
   } else {
     t = <u64> now;
   }
-  const tx = processBatch(worker, n, t);
-  rearmRx(worker, n);
+  const tx = processBatch(worker, first, n, t);
+  rearmRx(worker, first, framesDone);
   return tx;
+}
+
+/** Rx frames handled so far by the last process/process_from call (n when all). */
+export function frames_done(): u32 {
+  return framesDone;
 }
 
 /** Builds table copy `copy`'s service hash from its first `n` services. */

@@ -269,7 +269,7 @@ export const BATCH: u32 = 64;
 // A GSO frame for a tunnel dest is cut into segments (xmit/segment.ts) in
 // a per-worker segment area, so one batch may send more than it received:
 // the tx arrays hold TX_MAX entries.
-export const SEG_SLOTS: u32 = 192;
+export const SEG_SLOTS: u32 = 256;
 export const SEG_SIZE: u32 = 9472; // headroom + vnet + Ethernet + tunnel + a 9000-byte jumbo packet
 export const TX_MAX: u32 = BATCH + SEG_SLOTS;
 export const MMSGHDR_SIZE: u32 = 64;

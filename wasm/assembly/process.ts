@@ -148,6 +148,7 @@ import {
   VNET_GSO_SIZE,
   VNET_GSO_TCPV4,
   VNET_GSO_TYPE,
+  VNET_GSO_UDP_L4,
 } from "./pkt/vnet";
 import { expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
@@ -176,6 +177,8 @@ let outSegs: u32 = 0;
 // This batch's segment area and how many of its slots are taken.
 let segArea: u32 = 0;
 let segUsed: u32 = 0;
+/** Frames of the rx batch handled by the last processBatch call (the rest wait for the next call). */
+export let framesDone: u32 = 0;
 
 const NO_TX: i32 = -1;
 
@@ -521,21 +524,29 @@ function tooBig(v: u32, ip: u32, tot: u32, mtu: u32, ifslot: u32, tci: u32, sb: 
 }
 
 /**
+ * The largest IP packet a GSO frame becomes once segmented: headers plus
+ * gso_size (TCP, or UDP_L4). Unknown GSO types are left to the kernel (0).
+ */
+function segmentSize(v: u32, ip: u32, l4: u32, proto: u32): u32 {
+  const gt = load<u8>(v + VNET_GSO_TYPE) & ~VNET_GSO_ECN;
+  const size = <u32> load<u16>(v + VNET_GSO_SIZE);
+  if (proto == IPPROTO_TCP && gt == VNET_GSO_TCPV4) {
+    return (l4 - ip) + ((<u32> load<u8>(l4 + TCP_DOFF) >> 4) << 2) + size;
+  }
+  if (proto == IPPROTO_UDP && gt == VNET_GSO_UDP_L4) return (l4 - ip) + UDP_HLEN + size;
+  return 0;
+}
+
+/**
  * A GSO frame for a tunnel dest: cut into segments (xmit/segment.ts), each
- * encapsulated; processBatch sends them all. A segment that would not fit
- * the MTU once encapsulated gets the client a frag-needed, as a packet of
- * that size would.
+ * encapsulated; processBatch sends them all (the MTU was checked before).
  */
 function tunnelSegments(
   v: u32,
-  ip: u32,
   tot: u32,
-  l4: u32,
   proto: u32,
   c: u32,
   dslot: u32,
-  ifslot: u32,
-  tci: u32,
   sb: u32,
 ): i32 {
   const gt = load<u8>(v + VNET_GSO_TYPE) & ~VNET_GSO_ECN;
@@ -546,12 +557,12 @@ function tunnelSegments(
   const mss = <u32> load<u16>(v + VNET_GSO_SIZE);
   const tunType = <u32> load<u8>(c + CONN_TUN_TYPE);
   const over = tunnelOverhead(tunType);
-  const hlen = (l4 - ip) + ((<u32> load<u8>(l4 + TCP_DOFF) >> 4) << 2);
-  const mtu = load<u32>(ifaceAddr(dslot) + IFACE_MTU);
-  if (hlen + mss + over > mtu) return tooBig(v, ip, tot, mtu - over, ifslot, tci, sb);
   const n = segmentTcp(v, tot, mss, segArea + segUsed * SEG_SIZE, SEG_SLOTS - segUsed);
   if (n == 0) {
-    S.drop(sb, S.D_GSO_TUNNEL);
+    // More segments than a whole call holds (a tiny gso_size), or a segment
+    // larger than a slot: processBatch stops before a frame that might not
+    // fit, so this is the frame itself.
+    S.drop(sb, S.D_GSO_SEGMENTS);
     return NO_TX;
   }
   const daddr = load<u32>(c + CONN_DADDR);
@@ -774,6 +785,15 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     } else udpRefresh(c, inc, now);
     const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
     const gso = load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE;
+    // The MTU towards the real server, before anything is rewritten (the
+    // answer quotes what the client sent), as IPVS's ensure_mtu_is_adequate
+    // does for every method: a packet, or each segment a GSO frame becomes,
+    // plus the tunnel header, must fit.
+    const over = fwd == FWD_TUNNEL ? tunnelOverhead(<u32> load<u8>(c + CONN_TUN_TYPE)) : 0;
+    const mtu = load<u32>(ifaceAddr(dslot) + IFACE_MTU);
+    if ((gso ? segmentSize(v, ip, l4, proto) : tot) + over > mtu) {
+      return tooBig(v, ip, tot, mtu - over, ifslot, tci, sb);
+    }
     if (fwd == FWD_MASQ) {
       rewrite(
         ip,
@@ -785,13 +805,6 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
         <u32> load<u16>(c + CONN_DPORT),
         partial,
       );
-    } else if (!gso) {
-      // DR sends the packet as it came; a tunnel adds its headers. Either
-      // must fit the MTU towards the real server (GSO frames are cut to
-      // size by the kernel on send).
-      const over = fwd == FWD_TUNNEL ? tunnelOverhead(<u32> load<u8>(c + CONN_TUN_TYPE)) : 0;
-      const mtu = load<u32>(ifaceAddr(dslot) + IFACE_MTU);
-      if (tot + over > mtu) return tooBig(v, ip, tot, mtu - over, ifslot, tci, sb);
     }
     // The client's next hop is whatever MAC it last came from.
     if (
@@ -806,7 +819,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
     // After the MACs: encapsulation moves the Ethernet header into the headroom.
     if (fwd == FWD_TUNNEL) {
-      if (gso) return tunnelSegments(v, ip, tot, l4, proto, c, dslot, ifslot, tci, sb);
+      if (gso) return tunnelSegments(v, tot, proto, c, dslot, sb);
       outShift = encapsulate(
         v,
         tot,
@@ -969,7 +982,7 @@ function emit(io: u32, t: u32, v: u32, flen: u32, slot: u32, vlan: u32, etype: u
  * Handles `n` received frames of `worker` and builds the tx batch; returns
  * how many tx entries to send. `now` is milliseconds since the Unix epoch.
  */
-export function processBatch(worker: u32, n: u32, now: u64): u32 {
+export function processBatch(worker: u32, first: u32, n: u32, now: u64): u32 {
   const io = ioBase(worker);
   const sb = S.statsBase(worker);
   // Announce which table copy this batch reads, then re-check: if the
@@ -985,11 +998,23 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
   let tx: u32 = 0;
   segArea = io + IO_SEGS;
   segUsed = 0;
+  framesDone = n;
   S.count(sb, S.G_BATCHES, 1);
-  for (let i: u32 = 0; i < n; i++) {
+  for (let i: u32 = first; i < n; i++) {
     const h = io + IO_RX_HDRS + i * MMSGHDR_SIZE;
     const len = load<u32>(h + MH_LEN);
     const v = io + IO_SLOTS + i * SLOT_SIZE + SLOT_HEADROOM;
+    // Segment slots are shared by the whole call: when a GSO frame might
+    // not find room any more (a tunnel upload burst), stop before it, with
+    // nothing of it done yet; the worker sends what is built and calls
+    // again from this frame (process_from), so nothing is dropped.
+    if (segUsed > 0 && len >= VNET_HDR_LEN && load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE) {
+      const gs = <u32> load<u16>(v + VNET_GSO_SIZE);
+      if (gs == 0 || len / gs + 1 > SEG_SLOTS - segUsed) {
+        framesDone = i;
+        break;
+      }
+    }
     S.count(sb, S.G_RX_FRAMES, 1);
     outSlot = NO_TX;
     outShift = 0;
@@ -1043,8 +1068,8 @@ export function processBatch(worker: u32, n: u32, now: u64): u32 {
   return tx;
 }
 
-/** Re-arms the first `n` rx entries for the next recvmmsg. */
-export function rearmRx(worker: u32, n: u32): void {
+/** Re-arms rx entries [first, end) for the next recvmmsg. */
+export function rearmRx(worker: u32, first: u32, end: u32): void {
   const io = ioBase(worker);
-  for (let i: u32 = 0; i < n; i++) rearm(io + IO_RX_HDRS + i * MMSGHDR_SIZE);
+  for (let i = first; i < end; i++) rearm(io + IO_RX_HDRS + i * MMSGHDR_SIZE);
 }

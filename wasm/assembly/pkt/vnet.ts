@@ -11,5 +11,6 @@ export const VNET_F_NEEDS_CSUM: u8 = 1;
 export const VNET_F_DATA_VALID: u8 = 2;
 export const VNET_GSO_NONE: u8 = 0;
 export const VNET_GSO_TCPV4: u8 = 1;
+export const VNET_GSO_UDP_L4: u8 = 5;
 export const VNET_GSO_ECN: u8 = 0x80;
 export const VNET_GSO_SIZE: u32 = 4; // u16, host order
