@@ -784,3 +784,19 @@ Deno.test("configFromObject validates decoded objects (e.g. JSON)", () => {
     /Cannot load config "api": interfaces\[0\].up: unknown key/,
   );
 });
+
+Deno.test("mh tables that do not fit lvsd's lookup-table area together are refused by the config", () => {
+  const c = base();
+  c.services = Array.from({ length: 9 }, (_, i) => ({
+    proto: "tcp",
+    vip: "10.10.0.100",
+    port: 1000 + i,
+    scheduler: "mh",
+    mh_table_size: 131071,
+    dests: [{ address: "10.20.0.11" }],
+  }));
+  const e = rejects(c);
+  assert.match(e.message, /services: the mh\/sh\/dh lookup tables need 1179639 entries in all, more than the 1048576/);
+  c.services.pop();
+  assert.equal(parseConfig(stringify(c), SRC).services.length, 8);
+});

@@ -491,7 +491,33 @@ const rootShape = {
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
-export const configSchema = z.strictObject(rootShape).transform(
+/**
+ * Entries of the scheduler lookup-table area per table copy (layout.ts
+ * SCHED_TBL_ENTRIES; a test checks the two agree): mh tables take their
+ * size each, sh and dh 256 (IP_VS_SH_TAB_SIZE / IP_VS_DH_TAB_SIZE).
+ */
+export const SCHED_TABLE_ENTRIES = 1048576;
+
+function tableEntries(
+  ctx: { value: { services: { scheduler: string; mh_table_size?: number }[] }; issues: z.core.$ZodRawIssue[] },
+): void {
+  let need = 0;
+  for (const s of ctx.value.services) {
+    if (s.scheduler === "mh") need += s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE;
+    else if (s.scheduler === "sh" || s.scheduler === "dh") need += 256;
+  }
+  if (need > SCHED_TABLE_ENTRIES) {
+    ctx.issues.push({
+      code: "custom",
+      message:
+        `the mh/sh/dh lookup tables need ${need} entries in all, more than the ${SCHED_TABLE_ENTRIES} lvsd holds (lower mh_table_size)`,
+      input: need,
+      path: ["services"],
+    });
+  }
+}
+
+export const configSchema = z.strictObject(rootShape).check(tableEntries).transform(
   (c): Config => ({
     workers: c.workers,
     connTableSize: c.conn_table_size,

@@ -118,6 +118,10 @@ export class TablePublisher {
     const destBase = l.DEST + copy * l.DEST_COPY;
     s.u8.fill(0, svcBase, svcBase + l.SVC_COPY);
     this.#sched.begin(copy);
+    // Everything that touches memory the workers read now (dest state by
+    // id, scheduler cursors, locality tables) waits here until the whole
+    // copy is written, so a publish that fails part way changes nothing.
+    const effects: (() => void)[] = [];
     let di = 0;
     services.forEach((svc, idx) => {
       const p = svcBase + idx * l.SVC_SIZE;
@@ -159,7 +163,7 @@ export class TablePublisher {
         v.setUint16(q + l.DEST_TUN_PORT, d.tunPort ?? 0, false);
         v.setUint32(q + l.DEST_UTHRESH, d.uThreshold ?? 0, true);
         v.setUint32(q + l.DEST_LTHRESH, d.lThreshold ?? 0, true);
-        this.#setThresholds(d);
+        effects.push(() => this.#setThresholds(d));
         v.setUint8(q + l.DEST_FLAGS, d.mac ? l.DEST_F_AVAILABLE : 0);
         v.setUint8(q + l.DEST_IFACE, d.ifaceSlot);
         if (d.mac) {
@@ -168,20 +172,25 @@ export class TablePublisher {
           // stable id), so a changed MAC reaches them too.
           let mac = 0n;
           for (let b = 5; b >= 0; b--) mac = (mac << 8n) | BigInt(d.mac[b]);
-          Atomics.store(
-            new BigUint64Array(s.memory.buffer),
-            (l.DSTATE + d.id * l.DSTATE_SIZE + l.DSTATE_MAC) >> 3,
-            mac,
+          effects.push(() =>
+            Atomics.store(
+              new BigUint64Array(s.memory.buffer),
+              (l.DSTATE + d.id * l.DSTATE_SIZE + l.DSTATE_MAC) >> 3,
+              mac,
+            )
           );
         }
         v.setUint16(q + l.DEST_VLAN, d.vlan ?? 0, true);
         di++;
       }
       this.#sched.write(svc, p);
-      this.#sched.locality(svc);
-      this.#resetSchedulerIfChanged(svc, marks);
+      effects.push(() => {
+        this.#sched.locality(svc);
+        this.#resetSchedulerIfChanged(svc, marks);
+      });
     });
     s.exports.svc_hash_build(copy, services.length);
+    for (const apply of effects) apply();
     v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
     Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
     this.#knownDests = new Set(services.flatMap((svc) => svc.dests.map((d) => d.id)));

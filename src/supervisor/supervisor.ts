@@ -119,8 +119,8 @@ export class Supervisor {
    * Resolves the interface and next-hop MAC of every dest that has none yet
    * (each address once, all in parallel); returns true when something changed.
    */
-  async #resolveDests(timeoutMs: number): Promise<boolean> {
-    const pending = this.services.flatMap((s) => s.dests).filter((d) => !d.mac);
+  async #resolveDests(timeoutMs: number, services: TableService[] = this.services): Promise<boolean> {
+    const pending = services.flatMap((s) => s.dests).filter((d) => !d.mac);
     const addrs = [...new Set(pending.map((d) => d.addr))];
     const found = await Promise.all(addrs.map((a) => this.#resolveOne(a, timeoutMs)));
     let changed = false;
@@ -255,10 +255,18 @@ export class Supervisor {
         const t = config.timeouts;
         notes.push(`timeouts: tcp ${t.tcp} tcpfin ${t.tcpfin} udp ${t.udp}`);
       }
+      // Next hops for the new dests first (they resolve on `next`, not on
+      // what runs), then the guard for the new VIPs, then one flip; if the
+      // flip fails the old guard goes back and the running tables stay.
+      await this.#resolveDests(2000, next);
       if (old.kernelGuard === "nftables") await installGuard(guardFor(config, old));
+      try {
+        await this.#publisher.publish(next);
+      } catch (e) {
+        if (old.kernelGuard === "nftables") await installGuard(guardFor(old, old)).catch(() => {});
+        throw e;
+      }
       this.services = next;
-      await this.#resolveDests(2000);
-      await this.#publisher.publish(this.services);
       this.state.setTimeouts(config.timeouts);
       // Keep what a restart would need to change in the running config.
       this.#config = {
