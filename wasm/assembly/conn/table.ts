@@ -221,13 +221,12 @@ function rearmTemplate(c: u32, now: u64): void {
  * a template that still controls connections (re-armed instead).
  */
 function endExpired(c: u32, now: u64): bool {
-  if (controlsOf(atomic.load<u32>(c + CONN_SF)) != 0) {
-    rearmTemplate(c, now);
-    return false;
-  }
+  // Hold the slot before anything else: a template re-armed without it
+  // could be reclaimed and reused by another worker between the check and
+  // the stores, which would then land in someone else's record (review).
   if (atomic.cmpxchg<u32>(c + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) != SLOT_LIVE) return false;
-  if (reclaim(c)) return true;
-  rearmTemplate(c, now); // it took a control while we looked
+  if (controlsOf(atomic.load<u32>(c + CONN_SF)) == 0 && reclaim(c)) return true;
+  rearmTemplate(c, now); // a template still controlling connections (or it took one while we looked)
   atomic.store<u32>(c + CONN_SLOT, SLOT_LIVE);
   return false;
 }
