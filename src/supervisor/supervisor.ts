@@ -222,7 +222,11 @@ export class Supervisor {
   /**
    * Applies a new config without a restart (SIGHUP): services and dests
    * that stay keep their ids, counters and connections; weights, schedulers,
-   * methods and timeouts take effect for new connections at once. What the
+   * methods and timeouts take effect for new connections at once, run-time
+   * options (conn_reuse_mode, expire_nodest_conn, ...) from the next packet.
+   * A removed dest's connections stay (what becomes of their packets is
+   * expire_nodest_conn's business); added back, a dest gets its id again
+   * while they remain. What the
    * running layout cannot change (interfaces, workers, table size, kernel
    * guard) is named and left as it is until a restart. Returns what
    * changed, one line each; throws, changing nothing, if the new tables
