@@ -290,7 +290,12 @@ export function configToObject(config: Config): Record<string, unknown> {
     kernel_guard: config.kernelGuard,
     status_file: config.statusFile,
     timeouts: { ...config.timeouts },
-    options: { expire_quiescent_template: config.options.expireQuiescentTemplate },
+    options: {
+      conn_reuse_mode: config.options.connReuseMode,
+      expire_nodest_conn: config.options.expireNodestConn,
+      expire_quiescent_template: config.options.expireQuiescentTemplate,
+      sloppy_tcp: config.options.sloppyTcp,
+    },
     interfaces: config.interfaces.map((i) => ({ name: i.name })),
     services: config.services.map((s) => ({
       proto: s.proto,

@@ -66,7 +66,8 @@ Deno.test("defaults are filled in", () => {
       kernelGuard: "nftables",
       statusFile: null,
       timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
-      options: { expireQuiescentTemplate: false },
+      // The kernel's sysctl defaults.
+      options: { connReuseMode: 1, expireNodestConn: false, expireQuiescentTemplate: false, sloppyTcp: false },
       interfaces: [{ name: "ext0" }, { name: "int0" }],
       services: [{
         proto: "tcp",
@@ -124,7 +125,7 @@ Deno.test("round trip: parseConfig(configToYaml(c)) equals c", async () => {
   tricky.statusFile = "/run/lvsd/" + "a-very-long-directory-name/".repeat(5) +
     "s.txt";
   tricky.timeouts = { tcp: 1, tcpfin: 2147483, udp: 3 };
-  tricky.options = { expireQuiescentTemplate: true };
+  tricky.options = { connReuseMode: 0, expireNodestConn: true, expireQuiescentTemplate: true, sloppyTcp: true };
   tricky.services.push({
     ...tricky.services[0],
     proto: "udp",
@@ -184,6 +185,9 @@ Deno.test("example.yaml sets every key", async () => {
       "tcpfin",
       "options",
       "expire_quiescent_template",
+      "conn_reuse_mode",
+      "expire_nodest_conn",
+      "sloppy_tcp",
       "interfaces",
       "services",
       "proto",
@@ -474,6 +478,41 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     "options.expire_quiescent_template: expected true or false, got 1",
   ],
   [
+    "expire_nodest_conn not a boolean",
+    (c) => c.options = { expire_nodest_conn: "yes" },
+    'options.expire_nodest_conn: expected true or false, got "yes"',
+  ],
+  [
+    "sloppy_tcp not a boolean",
+    (c) => c.options = { sloppy_tcp: 1 },
+    "options.sloppy_tcp: expected true or false, got 1",
+  ],
+  [
+    "conn_reuse_mode out of range",
+    (c) => c.options = { conn_reuse_mode: 4 },
+    "options.conn_reuse_mode: 4 is out of range (0 off, 1 TIME_WAIT and CLOSE, 2 or 3 also FIN_WAIT of route/tunnel connections)",
+  ],
+  [
+    "conn_reuse_mode negative",
+    (c) => c.options = { conn_reuse_mode: -1 },
+    "options.conn_reuse_mode: -1 is out of range (0 off,",
+  ],
+  [
+    "conn_reuse_mode not an integer",
+    (c) => c.options = { conn_reuse_mode: "2" },
+    'options.conn_reuse_mode: expected an integer 0..3 (0 off, 1 TIME_WAIT and CLOSE, 2 or 3 also FIN_WAIT of route/tunnel connections), got "2"',
+  ],
+  [
+    "conn_reuse_mode a fraction",
+    (c) => c.options = { conn_reuse_mode: 1.5 },
+    "options.conn_reuse_mode: expected an integer 0..3",
+  ],
+  [
+    "options key misspelt",
+    (c) => c.options = { "sloppy-tcp": true },
+    'options.sloppy-tcp: unknown key (did you mean "sloppy_tcp"?)',
+  ],
+  [
     "ops not a boolean",
     (c) => c.services[0].ops = "yes",
     'services[0].ops: expected true or false, got "yes"',
@@ -698,7 +737,28 @@ Deno.test("persistence, port 0 and ops are accepted where IPVS takes them", () =
   assert.equal(parsed.services[1].dests[0].port, 0, "a port-0 service's dests take the client's port");
   c.services[1].dests[0].port = 0; // as ipvsadm lists it
   assert.equal(parseConfig(stringify(c), SRC).services[1].dests[0].port, 0);
-  assert.deepEqual(parsed.options, { expireQuiescentTemplate: true });
+  assert.deepEqual(parsed.options, {
+    connReuseMode: 1,
+    expireNodestConn: false,
+    expireQuiescentTemplate: true,
+    sloppyTcp: false,
+  });
+});
+
+Deno.test("options take every conn_reuse_mode 0..3 and the booleans; unset ones keep the kernel's defaults", () => {
+  for (const mode of [0, 1, 2, 3]) {
+    const c = base();
+    c.options = { conn_reuse_mode: mode };
+    assert.equal(parseConfig(stringify(c), SRC).options.connReuseMode, mode);
+  }
+  const c = base();
+  c.options = { expire_nodest_conn: true, sloppy_tcp: true };
+  assert.deepEqual(parseConfig(stringify(c), SRC).options, {
+    connReuseMode: 1,
+    expireNodestConn: true,
+    expireQuiescentTemplate: false,
+    sloppyTcp: true,
+  });
 });
 
 Deno.test("same vip and port with another proto is not a duplicate", () => {

@@ -117,10 +117,30 @@ export interface PersistenceConfig {
   netmask: string;
 }
 
-/** Run-time options: the IPVS sysctls lvsd honours. */
+/** Run-time options: the IPVS sysctls lvsd honours (net.ipv4.vs.*), with the kernel's defaults. */
 export interface OptionsConfig {
-  /** net.ipv4.vs.expire_quiescent_template: templates to a weight-0 dest are dropped when next used. */
+  /**
+   * conn_reuse_mode, 0..3 (default 1): a SYN that finds a connection in
+   * TIME_WAIT or CLOSE ends it and is scheduled afresh; 2 (or 3) also one
+   * in FIN_WAIT of a direct-routing or tunnel connection; 0 never (the new
+   * connection goes where the old one went).
+   */
+  connReuseMode: number;
+  /**
+   * expire_nodest_conn (default false): a packet of a connection whose
+   * dest left its service ends it (false: the packet is dropped and the
+   * connection kept until it times out); a SYN on a connection whose dest
+   * has weight 0 is scheduled afresh.
+   */
+  expireNodestConn: boolean;
+  /** expire_quiescent_template: templates to a weight-0 dest are dropped when next used. */
   expireQuiescentTemplate: boolean;
+  /**
+   * sloppy_tcp (default false): any TCP segment without RST that has no
+   * connection starts one, not only a SYN (a director taking over
+   * established flows; right only with sh, dh or mh).
+   */
+  sloppyTcp: boolean;
 }
 
 /** A real server of a service, with every default filled in. */
@@ -324,8 +344,16 @@ const timeoutsShape = {
 
 const interfaceShape = { name: ifname };
 
+/** net.ipv4.vs.conn_reuse_mode: a bitmap of two bits (the kernel takes any int and tests these). */
+const CONN_REUSE_MODES = "0 off, 1 TIME_WAIT and CLOSE, 2 or 3 also FIN_WAIT of route/tunnel connections";
+
 const optionsShape = {
+  conn_reuse_mode: z.int({
+    error: (iss) => `expected an integer 0..3 (${CONN_REUSE_MODES}), got ${describe(iss.input)}`,
+  }).check(reject((v) => v < 0 || v > 3, (v) => `${v} is out of range (${CONN_REUSE_MODES})`)).default(1),
+  expire_nodest_conn: z.boolean().default(false),
   expire_quiescent_template: z.boolean().default(false),
+  sloppy_tcp: z.boolean().default(false),
 };
 
 const persistenceShape = {
@@ -524,7 +552,12 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
     kernelGuard: c.kernel_guard,
     statusFile: c.status_file,
     timeouts: { ...c.timeouts },
-    options: { expireQuiescentTemplate: c.options.expire_quiescent_template },
+    options: {
+      connReuseMode: c.options.conn_reuse_mode,
+      expireNodestConn: c.options.expire_nodest_conn,
+      expireQuiescentTemplate: c.options.expire_quiescent_template,
+      sloppyTcp: c.options.sloppy_tcp,
+    },
     interfaces: c.interfaces.map((i) => ({ name: i.name })),
     services: c.services.map((s) => ({
       proto: s.proto,

@@ -26,7 +26,29 @@ const S_FIN_WAIT = 4;
 export interface DataplaneOptions {
   /** net.ipv4.vs.expire_quiescent_template: drop templates pointing at a weight-0 dest when next used. */
   expireQuiescentTemplate: boolean;
+  /**
+   * net.ipv4.vs.conn_reuse_mode, 0..3: non-zero schedules a SYN that finds
+   * a connection in TIME_WAIT or CLOSE afresh; 2 (and 3) also one in
+   * FIN_WAIT of a direct-routing or tunnel connection.
+   */
+  connReuseMode: number;
+  /**
+   * net.ipv4.vs.expire_nodest_conn: a packet of a connection whose dest
+   * left its service ends the connection instead of being dropped; a SYN on
+   * one whose dest has weight 0 is scheduled afresh.
+   */
+  expireNodestConn: boolean;
+  /** net.ipv4.vs.sloppy_tcp: any TCP segment without RST may start a connection. */
+  sloppyTcp: boolean;
 }
+
+/** The kernel's defaults. */
+export const DEFAULT_OPTIONS: Readonly<DataplaneOptions> = Object.freeze({
+  expireQuiescentTemplate: false,
+  connReuseMode: 1,
+  expireNodestConn: false,
+  sloppyTcp: false,
+});
 
 /** Options for a new shared state. */
 export interface SharedStateOptions {
@@ -36,8 +58,8 @@ export interface SharedStateOptions {
   workers: number;
   /** ipvsadm --set tcp tcpfin udp, seconds. */
   timeouts?: { tcp: number; tcpfin: number; udp: number };
-  /** Run-time options; all off when absent. */
-  options?: DataplaneOptions;
+  /** Run-time options; the kernel's defaults where absent. */
+  options?: Partial<DataplaneOptions>;
 }
 
 function align(n: number, a: number): number {
@@ -101,7 +123,7 @@ export class SharedState {
     v.setUint32(c + l.CTRL_WORKERS, opts.workers, true);
     v.setBigUint64(c + l.CTRL_MEM_ADDR, memoryAddress(this.memory), true);
     this.setTimeouts(opts.timeouts ?? { tcp: 900, tcpfin: 120, udp: 300 });
-    this.setOptions(opts.options ?? { expireQuiescentTemplate: false });
+    this.setOptions({ ...DEFAULT_OPTIONS, ...opts.options });
     this.dropReasons = staticString(this.memory, this.exports.drop_reason_names()).split(",");
     this.tcpStates = staticString(this.memory, this.exports.tcp_state_names()).split(",");
     this.schedulers = staticString(this.memory, this.exports.sched_names()).split(",");
@@ -126,10 +148,21 @@ export class SharedState {
     };
   }
 
-  /** Sets the run-time options; workers see them at their next new connection. */
-  setOptions(o: DataplaneOptions): void {
+  /**
+   * Sets the run-time options given (the others keep their values) in one
+   * atomic store; workers see them from their next packet.
+   */
+  setOptions(o: Partial<DataplaneOptions>): void {
     const l = this.layout;
-    const bits = o.expireQuiescentTemplate ? l.OPT_EXPIRE_QUIESCENT_TEMPLATE : 0;
+    const next = { ...this.options(), ...o };
+    const mode = next.connReuseMode;
+    if (!Number.isInteger(mode) || mode < 0 || mode > l.OPT_CONN_REUSE_MASK) {
+      throw new Error(`Cannot set conn_reuse_mode ${mode}: it is 0..${l.OPT_CONN_REUSE_MASK}`);
+    }
+    const bits = (next.expireQuiescentTemplate ? l.OPT_EXPIRE_QUIESCENT_TEMPLATE : 0) |
+      (next.expireNodestConn ? l.OPT_EXPIRE_NODEST_CONN : 0) |
+      (next.sloppyTcp ? l.OPT_SLOPPY_TCP : 0) |
+      (mode << l.OPT_CONN_REUSE_SHIFT);
     Atomics.store(new Uint32Array(this.memory.buffer), (l.CTRL + l.CTRL_OPTIONS) >> 2, bits);
   }
 
@@ -137,7 +170,12 @@ export class SharedState {
   options(): DataplaneOptions {
     const l = this.layout;
     const bits = Atomics.load(new Uint32Array(this.memory.buffer), (l.CTRL + l.CTRL_OPTIONS) >> 2);
-    return { expireQuiescentTemplate: (bits & l.OPT_EXPIRE_QUIESCENT_TEMPLATE) !== 0 };
+    return {
+      expireQuiescentTemplate: (bits & l.OPT_EXPIRE_QUIESCENT_TEMPLATE) !== 0,
+      connReuseMode: (bits >>> l.OPT_CONN_REUSE_SHIFT) & l.OPT_CONN_REUSE_MASK,
+      expireNodestConn: (bits & l.OPT_EXPIRE_NODEST_CONN) !== 0,
+      sloppyTcp: (bits & l.OPT_SLOPPY_TCP) !== 0,
+    };
   }
 
   /** Registers a data-plane interface in slot `slot`. */

@@ -163,7 +163,10 @@ export class TablePublisher {
         v.setUint16(q + l.DEST_TUN_PORT, d.tunPort ?? 0, false);
         v.setUint32(q + l.DEST_UTHRESH, d.uThreshold ?? 0, true);
         v.setUint32(q + l.DEST_LTHRESH, d.lThreshold ?? 0, true);
-        effects.push(() => this.#setThresholds(d));
+        effects.push(() => {
+          this.#setThresholds(d);
+          this.#setPresent(d);
+        });
         v.setUint8(q + l.DEST_FLAGS, d.mac ? l.DEST_F_AVAILABLE : 0);
         v.setUint8(q + l.DEST_IFACE, d.ifaceSlot);
         if (d.mac) {
@@ -193,8 +196,36 @@ export class TablePublisher {
     for (const apply of effects) apply();
     v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
     Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
-    this.#knownDests = new Set(services.flatMap((svc) => svc.dests.map((d) => d.id)));
+    const published = new Set(services.flatMap((svc) => svc.dests.map((d) => d.id)));
+    // After the flip: until then a worker on the old copy may still pick
+    // the dest for a new connection, which must not be dropped at once.
+    for (const id of this.#knownDests) if (!published.has(id)) this.#markRemoved(id);
+    this.#knownDests = published;
     this.#sched.commit();
+  }
+
+  /**
+   * Mirrors the weight of a dest being published into its state line and
+   * takes back a DEST_REMOVED mark: the dest is in a service again (or its
+   * id went to a new dest). Connections know only their dest id, and what
+   * expire_nodest_conn does depends on both.
+   */
+  #setPresent(d: TableDest): void {
+    const l = this.#state.layout;
+    const at = (l.DSTATE + d.id * l.DSTATE_SIZE) >> 2;
+    Atomics.store(new Int32Array(this.#state.memory.buffer), at + (l.DSTATE_WEIGHT >> 2), d.weight);
+    Atomics.and(new Uint32Array(this.#state.memory.buffer), at + (l.DSTATE_FLAGS >> 2), ~l.DEST_REMOVED);
+  }
+
+  /**
+   * Marks dest `id` as gone from its service (IPVS clears the dest's
+   * IP_VS_DEST_F_AVAILABLE when it unlinks it): packets of its remaining
+   * connections are dropped, or end them with expire_nodest_conn.
+   */
+  #markRemoved(id: number): void {
+    const l = this.#state.layout;
+    const at = (l.DSTATE + id * l.DSTATE_SIZE + l.DSTATE_FLAGS) >> 2;
+    Atomics.or(new Uint32Array(this.#state.memory.buffer), at, l.DEST_REMOVED);
   }
 
   /**

@@ -4,8 +4,11 @@
  * scheduler state and ActiveConn/InActConn live at those ids, and live
  * connections refer to their dest by id), their resolved next hop, and
  * their place in the IPVS list order. New ones get ids no live connection
- * still refers to, so a removed dest's connections (which IPVS keeps
- * forwarding, expire_nodest_conn=0) never share counters with a newcomer.
+ * still refers to, so a removed dest's connections (kept until they expire,
+ * their packets dropped, with expire_nodest_conn off) never share counters
+ * with a newcomer. A dest added back to the service it left while such
+ * connections remain gets its old id back, as IPVS takes a dest back from
+ * its trash: the connections then carry on.
  */
 import type { Config, ServiceConfig } from "../config/mod.ts";
 import type { TableDest, TableService } from "../dataplane/tables.ts";
@@ -22,13 +25,26 @@ export interface IdSpace {
    * inherit a removed one's counters while there is room.
    */
   nextDestId: number;
+  /**
+   * Ids of dests that left their service, by service and dest (the
+   * kernel's dest trash); kept across calls by the caller. An entry lasts
+   * while connections still count against its id.
+   */
+  trash?: Map<string, number>;
 }
 
 const serviceKey = (s: { proto: string; vip: string; port: number }) => `${s.proto} ${s.vip}:${s.port}`;
 const destKey = (d: { addr: string; port: number }) => `${d.addr}:${d.port}`;
+const trashKey = (s: { proto: string; vip: string; port: number }, d: { addr: string; port: number }) =>
+  `${serviceKey(s)} ${destKey(d)}`;
 
 /** The TableService for a configured service, keeping ids and next hops from `prev`. */
-function tableService(s: ServiceConfig, id: number, prev: TableService | undefined, newDestId: () => number) {
+function tableService(
+  s: ServiceConfig,
+  id: number,
+  prev: TableService | undefined,
+  newDestId: (key: string) => number,
+) {
   const old = new Map((prev?.dests ?? []).map((d) => [destKey(d), d]));
   // Dests that stay keep their relative order (IPVS does not move a dest
   // that is edited); new ones are added after them, i.e. at the list head.
@@ -45,7 +61,7 @@ function tableService(s: ServiceConfig, id: number, prev: TableService | undefin
   ) {
     const was = old.get(destKey({ addr: c.address, port: c.port }));
     dests.push({
-      id: was ? was.id : newDestId(),
+      id: was ? was.id : newDestId(trashKey(s, { addr: c.address, port: c.port })),
       addr: c.address,
       port: c.port,
       weight: c.weight,
@@ -99,8 +115,24 @@ export function planServices(prev: readonly TableService[], config: Config, ids:
     usedSvc.add(nextSvc);
     return nextSvc;
   };
+  // Trashed ids whose connections are all gone are free for anyone now.
+  const trash = new Map(ids.trash ?? []);
+  for (const [key, id] of trash) if (!ids.destInUse(id)) trash.delete(key);
+  for (const p of prev) {
+    const s = config.services.find((c) => serviceKey(c) === serviceKey(p));
+    for (const d of p.dests) {
+      const stays = s?.dests.some((c) => c.address === d.addr && c.port === d.port);
+      if (!stays && ids.destInUse(d.id)) trash.set(trashKey(p, d), d.id);
+    }
+  }
   let nextDest = ids.nextDestId;
-  const newDestId = () => {
+  const newDestId = (key: string) => {
+    const old = trash.get(key);
+    if (old !== undefined && !usedDest.has(old)) {
+      trash.delete(key);
+      usedDest.add(old);
+      return old;
+    }
     for (let n = 0; n < ids.maxDests; n++, nextDest++) {
       const id = nextDest % ids.maxDests;
       if (usedDest.has(id) || ids.destInUse(id)) continue;
@@ -111,8 +143,13 @@ export function planServices(prev: readonly TableService[], config: Config, ids:
     }
     throw new Error(`Cannot add a dest: all ${ids.maxDests} dest ids are taken (by dests or their live connections)`);
   };
-  return config.services.map((s) => {
+  const next = config.services.map((s) => {
     const p = prevByKey.get(serviceKey(s));
     return tableService(s, p ? p.id : newSvcId(), p, newDestId);
   });
+  if (ids.trash) {
+    ids.trash.clear();
+    for (const [key, id] of trash) ids.trash.set(key, id);
+  }
+  return next;
 }

@@ -46,3 +46,57 @@ Deno.test("reload: no room for a dest is an error that names the reason", () => 
   const full = { maxServices: 256, maxDests: 2, destInUse: () => true, nextDestId: 0 };
   throws(() => planServices([], config(A), full), /Cannot add a dest: all 2 dest ids are taken/);
 });
+
+Deno.test("reload: a dest added back while its connections remain gets its old id (the kernel's dest trash)", () => {
+  const inUse = new Set<number>();
+  const trash = new Map<string, number>();
+  const space = { ...ids(), destInUse: (id: number) => inUse.has(id), trash };
+  const first = planServices([], config(A), space); // 10.20.0.11 id 0, 10.20.0.12 id 1
+  inUse.add(1); // connections to 10.20.0.12 remain
+  const without = planServices(first, config(A.replace(", { address: 10.20.0.12 }", "")), space);
+  deepStrictEqual(without[0].dests.map((d) => d.id), [0]);
+  deepStrictEqual([...trash], [["tcp 10.10.0.100:80 10.20.0.12:80", 1]]);
+  const back = planServices(without, config(A), space);
+  deepStrictEqual(back[0].dests.map((d) => [d.addr, d.id]), [["10.20.0.11", 0], ["10.20.0.12", 1]]);
+  strictEqual(trash.size, 0);
+  strictEqual(back[0].dests[1].mac, null, "its next hop is resolved again");
+});
+
+Deno.test("reload: a dest added back after its connections are gone, or to another service, gets a new id", () => {
+  const inUse = new Set<number>();
+  const trash = new Map<string, number>();
+  const space = { ...ids(), destInUse: (id: number) => inUse.has(id), trash };
+  const first = planServices([], config(A), space);
+  inUse.add(1);
+  const without = planServices(first, config(A.replace(", { address: 10.20.0.12 }", "")), space);
+  // The same address in another service is another dest.
+  const other = planServices(
+    without,
+    config(A.replace(", { address: 10.20.0.12 }", "") + B.replace("13", "12")),
+    space,
+  );
+  deepStrictEqual(other.map((s) => s.dests.map((d) => d.id)), [[0], [2]]);
+  inUse.clear();
+  const back = planServices(other, config(A + B.replace("13", "12")), space);
+  deepStrictEqual(back[0].dests.map((d) => d.id), [0, 3], "no connections left: a fresh id");
+  strictEqual(trash.size, 0);
+});
+
+Deno.test("reload: a whole service removed and added back while connections remain gets its dests' ids back", () => {
+  const inUse = new Set<number>();
+  const trash = new Map<string, number>();
+  const space = { ...ids(), destInUse: (id: number) => inUse.has(id), trash };
+  const first = planServices([], config(A + B), space); // A: 0, 1; B: 2
+  inUse.add(0).add(1);
+  const gone = planServices(first, config(B), space);
+  strictEqual(trash.size, 2);
+  const back = planServices(gone, config(B + A), space);
+  deepStrictEqual(back.map((s) => s.dests.map((d) => d.id)), [[2], [0, 1]]);
+});
+
+Deno.test("reload: a plan that fails leaves the trash as it was", () => {
+  const trash = new Map<string, number>([["tcp 10.10.0.100:80 10.20.0.99:80", 7]]);
+  const full = { maxServices: 256, maxDests: 8, destInUse: () => true, nextDestId: 0, trash };
+  throws(() => planServices([], config(A), full), /Cannot add a dest/);
+  deepStrictEqual([...trash], [["tcp 10.10.0.100:80 10.20.0.99:80", 7]]);
+});

@@ -3,7 +3,7 @@
  * data-plane workers (restarting any that die), resolves dest next hops,
  * expires connections and keeps the kernel guard in place.
  */
-import type { Config } from "../config/mod.ts";
+import type { Config, OptionsConfig } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
@@ -65,6 +65,8 @@ export class Supervisor {
   #nextHops = new Map<string, { dev: string; hop: string }>();
   #ticks = 0;
   #nextDestId = 0;
+  /** Dests that left their service while connections remain (see planServices). */
+  #destTrash = new Map<string, number>();
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
 
@@ -210,6 +212,7 @@ export class Supervisor {
       maxDests: this.state.layout.MAX_DESTS,
       destInUse: (id: number) => this.state.destInUse(id),
       nextDestId: this.#nextDestId,
+      trash: this.#destTrash,
     };
     const next = planServices(this.services ?? [], config, ids);
     this.#nextDestId = ids.nextDestId;
@@ -219,7 +222,11 @@ export class Supervisor {
   /**
    * Applies a new config without a restart (SIGHUP): services and dests
    * that stay keep their ids, counters and connections; weights, schedulers,
-   * methods and timeouts take effect for new connections at once. What the
+   * methods and timeouts take effect for new connections at once, run-time
+   * options (conn_reuse_mode, expire_nodest_conn, ...) from the next packet.
+   * A removed dest's connections stay (what becomes of their packets is
+   * expire_nodest_conn's business); added back, a dest gets its id again
+   * while they remain. What the
    * running layout cannot change (interfaces, workers, table size, kernel
    * guard) is named and left as it is until a restart. Returns what
    * changed, one line each; throws, changing nothing, if the new tables
@@ -255,6 +262,8 @@ export class Supervisor {
         const t = config.timeouts;
         notes.push(`timeouts: tcp ${t.tcp} tcpfin ${t.tcpfin} udp ${t.udp}`);
       }
+      const options = optionChanges(old.options, config.options);
+      if (options.length) notes.push(`options: ${options.join(", ")}`);
       // Next hops for the new dests first (they resolve on `next`, not on
       // what runs), then the guard for the new VIPs, then one flip; if the
       // flip fails the old guard goes back and the running tables stay.
@@ -268,6 +277,7 @@ export class Supervisor {
       }
       this.services = next;
       this.state.setTimeouts(config.timeouts);
+      this.state.setOptions(config.options);
       // Keep what a restart would need to change in the running config.
       this.#config = {
         ...config,
@@ -445,6 +455,21 @@ function guardFor(config: Config, running: Config) {
     vips: [...new Set(config.services.map((s) => s.vip))],
     dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
   };
+}
+
+/** The options' names in the config file (the kernel's sysctl names). */
+const OPTION_NAMES: Record<keyof OptionsConfig, string> = {
+  connReuseMode: "conn_reuse_mode",
+  expireNodestConn: "expire_nodest_conn",
+  expireQuiescentTemplate: "expire_quiescent_template",
+  sloppyTcp: "sloppy_tcp",
+};
+
+/** "name new (was old)" for each run-time option that differs. */
+export function optionChanges(before: OptionsConfig, after: OptionsConfig): string[] {
+  return (Object.keys(OPTION_NAMES) as (keyof OptionsConfig)[])
+    .filter((k) => before[k] !== after[k])
+    .map((k) => `${OPTION_NAMES[k]} ${after[k]} (was ${before[k]})`);
 }
 
 /** A dest without what the supervisor learns at run time (for change detection). */

@@ -85,6 +85,20 @@ export const TIMEOUT_UDP_SLOT: u32 = 15;
 // net.ipv4.vs.expire_quiescent_template: a persistence template whose dest
 // has weight 0 is dropped when next used, and the client is scheduled anew.
 export const OPT_EXPIRE_QUIESCENT_TEMPLATE: u32 = 1;
+// net.ipv4.vs.expire_nodest_conn: a packet of a connection whose dest left
+// its service ends the connection (and is then handled as one without a
+// connection) instead of being dropped; a SYN on a connection whose dest
+// has weight 0 also ends it and is scheduled anew (ip_vs_in_hook).
+export const OPT_EXPIRE_NODEST_CONN: u32 = 2;
+// net.ipv4.vs.sloppy_tcp: any TCP segment without RST may start a
+// connection, not only a SYN (tcp_conn_schedule).
+export const OPT_SLOPPY_TCP: u32 = 4;
+// net.ipv4.vs.conn_reuse_mode (0..3) in bits 8..9: non-zero reschedules a
+// SYN that finds a connection in TIME_WAIT or CLOSE; bit value 2 also one
+// in FIN_WAIT seen in one direction only (direct routing, tunnel).
+export const OPT_CONN_REUSE_SHIFT: u32 = 8;
+export const OPT_CONN_REUSE_MASK: u32 = 3;
+export const CONN_REUSE_FIN_WAIT: u32 = 2;
 
 // ── services (per copy) ──
 export const SVC: u32 = CTRL + CTRL_SIZE;
@@ -163,7 +177,7 @@ export const DSTATE: u32 = DEST + 2 * DEST_COPY;
 export const DSTATE_SIZE: u32 = 64;
 export const DSTATE_ACTIVE: u32 = 0; // i32 ActiveConn
 export const DSTATE_INACT: u32 = 4; // i32 InActConn
-export const DSTATE_FLAGS: u32 = 8; // u32 DEST_OVERLOAD (thresholds)
+export const DSTATE_FLAGS: u32 = 8; // u32 DEST_OVERLOAD (thresholds), DEST_REMOVED
 export const DSTATE_PERSIST: u32 = 12; // i32 PersistConn: templates bound to the dest
 // u64: next-hop MAC in the low 48 bits (wire order). Connections read it per
 // packet from here, not from their own record, so a next hop that changes
@@ -175,6 +189,14 @@ export const DSTATE_LAST: u32 = 24; // u32 scheduler scratch (e.g. lblcr: last t
 // id, and the OVERLOAD hysteresis of ip_vs_unbind_dest needs both.
 export const DSTATE_UTHRESH: u32 = 32;
 export const DSTATE_LTHRESH: u32 = 36;
+// i32: the dest's weight as last published. A connection knows only its
+// dest id, and expire_nodest_conn asks whether that dest is quiescent.
+export const DSTATE_WEIGHT: u32 = 40;
+// DSTATE_FLAGS bit: the dest left its service (IPVS clears
+// IP_VS_DEST_F_AVAILABLE when it unlinks a dest). Set by the supervisor for
+// an id it published before and not in the latest table, cleared when the
+// id is published again (the dest came back, or the id went to a new one).
+export const DEST_REMOVED: u32 = 2;
 
 // ── scheduler lookup tables (per copy; mh): u16 entries ──
 // Written by the supervisor with the copy they belong to, read by workers.

@@ -135,7 +135,7 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
 } from "./pkt/ipv4";
-import { TCP_CHECK, TCP_DOFF, TCP_FLAGS, TCP_MIN_HLEN, TH_ACK, TH_RST, TH_SYN } from "./pkt/tcp";
+import { TCP_CHECK, TCP_DOFF, TCP_FLAGS, TCP_MIN_HLEN } from "./pkt/tcp";
 import { UDP_CHECK, UDP_HLEN, UDP_LEN } from "./pkt/udp";
 import { ICMP_CHECK, ICMP_ECHO_REQUEST, ICMP_HLEN, ICMP_TYPE } from "./pkt/icmp";
 import {
@@ -150,12 +150,13 @@ import {
   VNET_GSO_TYPE,
   VNET_GSO_UDP_L4,
 } from "./pkt/vnet";
-import { expireNow, foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
+import { foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { hashKey } from "./conn/key";
 import { overloadOnBind } from "./conn/threshold";
-import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_CLOSE, S_NONE, S_TIME_WAIT } from "./proto/tcp";
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_NONE } from "./proto/tcp";
 import { connDport, persistAbandon, persistControl, pickDest } from "./persist";
 import { isOnePacket, newRecord } from "./one_packet";
+import { checkInConn, IN_DROP, IN_ENDED_NODEST, IN_USE, tcpMayStart } from "./options";
 import { rewrite } from "./xmit/nat";
 import { encapsulate, tunnelOverhead } from "./xmit/tunnel";
 import { fragNeeded } from "./xmit/icmp_error";
@@ -757,21 +758,19 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     }
     let c = lookupIn(proto, saddr, sport, daddr, dport, now);
     let inc = foundInc;
-    if (c != 0 && proto == IPPROTO_TCP && (tflags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
-      // conn_reuse_mode=1 (the IPVS default; is_new_conn_expected): a new
-      // SYN on the ports of a connection in TIME_WAIT or CLOSE ends it and
-      // is scheduled afresh, so a drained (weight 0) server loses such
-      // clients and the schedulers see every new connection.
-      const st = atomic.load<u32>(c + CONN_SF) & 0xff;
-      if (st == S_TIME_WAIT || st == S_CLOSE) {
-        expireNow(c, inc);
-        c = 0;
+    // conn_reuse_mode and expire_nodest_conn (options.ts) may end it first.
+    let ended = IN_USE;
+    if (c != 0) {
+      ended = checkInConn(c, inc, proto, tflags);
+      if (ended == IN_DROP) {
+        S.drop(sb, S.D_DEST_UNAVAILABLE);
+        return NO_TX;
       }
+      if (ended != IN_USE) c = 0;
     }
     if (c == 0) {
-      // tcp_conn_schedule(): only a SYN (without RST) starts a TCP connection.
-      if (proto == IPPROTO_TCP && ((tflags & TH_SYN) == 0 || (tflags & TH_RST) != 0)) {
-        S.drop(sb, S.D_NO_CONN);
+      if (proto == IPPROTO_TCP && !tcpMayStart(tflags)) {
+        S.drop(sb, ended == IN_ENDED_NODEST ? S.D_DEST_UNAVAILABLE : S.D_NO_CONN);
         return NO_TX;
       }
       c = newConn(copy, svc, f, ip, proto, sport, dport, ifslot, tci, now, sb);

@@ -52,11 +52,15 @@ export const D_NO_SERVICE: u32 = 15;
 export const D_FRAG_NEEDED: u32 = 16; // DF packet too big for the path: answered with ICMP frag-needed
 export const D_NEEDS_FRAGMENTATION: u32 = 17; // too big, no DF: IPVS would fragment, lvsd does not
 export const D_GSO_TUNNEL: u32 = 18; // a GSO frame for a tunnel dest that is not TCP (cannot be segmented)
-export const D_GSO_SEGMENTS: u32 = 19; // a GSO frame for a tunnel dest needing more segments than a call holds
-export const D_COUNT: u32 = 20;
+// A packet of a connection whose dest left its service: dropped as IPVS
+// does with expire_nodest_conn off; with it on, the connection is ended and
+// the packet counted here only if it cannot start a new one (TCP non-SYN).
+export const D_DEST_UNAVAILABLE: u32 = 19;
+export const D_GSO_SEGMENTS: u32 = 20; // a GSO frame for a tunnel dest needing more segments than a call holds
+export const D_COUNT: u32 = 21;
 
 export const DROP_REASON_NAMES =
-  "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,bad_arp,no_service,frag_needed,needs_fragmentation,gso_tunnel,gso_segments";
+  "truncated,bad_ip_version,bad_ihl,bad_total_length,bad_ip_checksum,fragment,bad_l4_header,bad_l4_checksum,no_conn,no_dest,conn_table_full,icmp_unsupported,proto_unsupported,oversize,bad_arp,no_service,frag_needed,needs_fragmentation,gso_tunnel,dest_unavailable,gso_segments";
 
 // @ts-ignore: decorator
 

@@ -36,7 +36,12 @@ export const DIR_INPUT_ONLY: u32 = 8; // DR/TUN: replies bypass the director
 
 // Rows: direction offset + flag index (syn 0, fin 1, ack 2, rst 3);
 // columns: current state (sNO sES sSS sSR sFW sTW sCL sCW sLA sLI sSA).
-// Verbatim from tcp_states[] in ip_vs_proto_tcp.c.
+// Verbatim from tcp_states[] in today's ip_vs_proto_tcp.c. Since sloppy_tcp
+// was added, an ACK from the client on a connection in NONE moves it to
+// ESTABLISHED (older kernels moved it to CLOSE). Only a connection that a
+// segment other than a SYN started (sloppy_tcp) is in NONE when its first
+// segment is handled: a director taking over an established flow counts it
+// as active, with the tcp timeout.
 export const NEXT_STATE: StaticArray<u8> = [
   // INPUT
   /*syn*/ 3,
@@ -61,7 +66,7 @@ export const NEXT_STATE: StaticArray<u8> = [
   8,
   9,
   5,
-  /*ack*/ 6,
+  /*ack*/ 1,
   1,
   2,
   1,
@@ -151,7 +156,7 @@ export const NEXT_STATE: StaticArray<u8> = [
   8,
   9,
   5,
-  /*ack*/ 6,
+  /*ack*/ 1,
   1,
   2,
   1,
