@@ -7,6 +7,7 @@
 import { GLOBAL_COUNTERS, type SharedState } from "../dataplane/shared_state.ts";
 import { monotonicMs } from "../sys/clock.ts";
 import type { TableService } from "../dataplane/tables.ts";
+import { serviceLabel } from "../config/members.ts";
 
 /** ipvsadm's names for the forwarding methods. */
 const FORWARD_NAMES = { masq: "Masq", route: "Route", tunnel: "Tunnel" } as const;
@@ -90,7 +91,7 @@ export function listServices(state: SharedState, services: TableService[]): stri
   ];
   for (const s of services) {
     lines.push(
-      `${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 22)} ${s.scheduler}${
+      `${pad(s.proto.toUpperCase(), 4)} ${pad(serviceLabel(s), 22)} ${s.scheduler}${
         schedFlagsText(s.scheduler, s.schedFlags)
       }`,
     );
@@ -116,7 +117,7 @@ export function listStats(state: SharedState, services: TableService[]): string 
   const row = (c: { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }) =>
     [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes].map((n) => String(n).padStart(8)).join(" ");
   for (const s of services) {
-    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 30)}${row(t.services.get(s.id)!)}`);
+    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(serviceLabel(s), 30)}${row(t.services.get(s.id)!)}`);
     for (const d of [...s.dests].reverse()) {
       lines.push(`  -> ${pad(`${d.addr}:${d.port}`, 30)}${row(t.dests.get(d.id)!)}`);
     }

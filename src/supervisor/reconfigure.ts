@@ -7,7 +7,7 @@
  * still refers to, so a removed dest's connections (which IPVS keeps
  * forwarding, expire_nodest_conn=0) never share counters with a newcomer.
  */
-import type { Config, ServiceConfig } from "../config/mod.ts";
+import { type Config, memberKey, type ServiceConfig } from "../config/mod.ts";
 import type { TableDest, TableService } from "../dataplane/tables.ts";
 
 /** Limits of the shared layout. */
@@ -24,7 +24,11 @@ export interface IdSpace {
   nextDestId: number;
 }
 
-const serviceKey = (s: { proto: string; vip: string; port: number }) => `${s.proto} ${s.vip}:${s.port}`;
+/**
+ * A service's identity across reloads: proto and its members ("vip:port",
+ * or a group's canonical member set, however the file writes it).
+ */
+const serviceKey = (s: ServiceConfig | TableService) => `${s.proto} ${memberKey(s)}`;
 const destKey = (d: { addr: string; port: number }) => `${d.addr}:${d.port}`;
 
 /** The TableService for a configured service, keeping ids and next hops from `prev`. */
@@ -65,6 +69,7 @@ function tableService(s: ServiceConfig, id: number, prev: TableService | undefin
     proto: s.proto,
     vip: s.vip,
     port: s.port,
+    group: s.group,
     scheduler: s.scheduler,
     persistence: s.persistence,
     ops: s.ops,
