@@ -175,6 +175,11 @@ Deno.test("example.yaml sets every key", async () => {
   assert.equal(c.services[1].scheduler, "mh");
   assert.equal(c.services[1].mhTableSize, 4093);
   assert.equal(c.services[2].dests[0].port, 5353);
+  assert.deepEqual(c.services[3].group, {
+    vips: ["10.10.0.101-10.10.0.110", "10.10.1.0/28"],
+    ports: [{ from: 80, to: 80 }, { from: 8000, to: 8099 }],
+  });
+  assert.deepEqual(c.services[3].dests.map((d) => d.port), [0, 0]);
   for (
     const key of [
       "workers",
@@ -189,6 +194,8 @@ Deno.test("example.yaml sets every key", async () => {
       "services",
       "proto",
       "vip",
+      "vips",
+      "ports",
       "scheduler",
       "persistence",
       "ops",
