@@ -21,7 +21,6 @@ import {
   type PortRange,
   type ServiceGroup,
   unusableVip,
-  vipMemberRange,
 } from "./members.ts";
 
 export { parseIpv4 };
@@ -372,12 +371,15 @@ const nonEmpty = { error: "must not be empty (a service group needs at least one
  * service, written either way.
  */
 function members(s: { vip?: string; vips?: string[]; port?: number; ports?: PortRange[] }) {
-  const vips = s.vips ?? [s.vip ?? "0.0.0.0"];
+  // The fallbacks only keep this total: a service without them has issues,
+  // so its output is never used.
+  const vips = s.vips ?? [s.vip ?? ""];
   const ports = s.ports ?? [{ from: s.port ?? 0, to: s.port ?? 0 }];
   const single = vips.length === 1 && !/[-/]/.test(vips[0]) && ports.length === 1 && ports[0].from === ports[0].to;
   const several = ports.length > 1 || ports[0].from !== ports[0].to;
+  const first = parseVipMember(vips[0]);
   return {
-    vip: formatIpv4(vipMemberRange(vips[0]).first),
+    vip: "range" in first ? formatIpv4(first.range.first) : vips[0],
     port: ports[0].from,
     group: single ? null : { vips: [...vips], ports: ports.map((p) => ({ ...p })) },
     /** What a dest's port defaults to: the service port, or 0 (the client's) for several ports. */
