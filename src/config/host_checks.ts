@@ -7,6 +7,7 @@
  */
 
 import type { Config } from "./schema.ts";
+import { serviceAddresses } from "./members.ts";
 
 /** What the host checks read from the system. */
 export interface HostReaders {
@@ -184,8 +185,8 @@ async function checkVips(
   config: Config,
   readers: HostReaders,
 ): Promise<string[]> {
-  const vips = [...new Set(config.services.map((s) => s.vip))];
-  if (vips.length === 0) return [];
+  const vips = new Set(config.services.flatMap(serviceAddresses));
+  if (vips.size === 0) return [];
   let addrs: HostAddress[];
   try {
     const ip = (await findExecutable("ip", readers)) ?? "ip";
@@ -194,9 +195,12 @@ async function checkVips(
     return [`cannot list this host's addresses (ip -j addr): ${msg(e)}`];
   }
   const out: string[] = [];
-  for (const vip of vips) {
-    const owner = addrs.find((a) => a.address === vip);
-    if (owner) {
+  // Each host address against the VIP set: a group may have thousands.
+  const seen = new Set<string>();
+  for (const owner of addrs) {
+    const vip = owner.address;
+    if (vips.has(vip) && !seen.has(vip)) {
+      seen.add(vip);
       out.push(
         `VIP ${vip} is an address of this host (interface ${owner.ifname}); ` +
           "lvsd answers for VIPs itself, remove it from the kernel",

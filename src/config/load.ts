@@ -7,7 +7,9 @@
 
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
-import { type Config, configSchema, describe, knownKeys } from "./schema.ts";
+import { type Config, configSchema, describe, knownKeys, type ServiceConfig } from "./schema.ts";
+import { findMemberConflicts } from "./overlaps.ts";
+import { parsePortMember, portMemberValue } from "./members.ts";
 
 /** One problem in a config file. */
 export interface ConfigIssue {
@@ -218,8 +220,8 @@ function lineOf(
 }
 
 /**
- * Duplicate services (proto+vip+port), dests (address+port, the port
- * defaulting to the service's) and interfaces. Runs on the raw value so
+ * Duplicate or overlapping services (overlaps.ts), dests (address+port,
+ * the port defaulting to the service's) and interfaces. Runs on the raw value so
  * duplicates are reported even when the entries have other errors.
  */
 function findDuplicates(
@@ -251,19 +253,10 @@ function findDuplicates(
     }
   });
 
-  const services = new Map<string, number>();
+  out.push(...findMemberConflicts(root.services));
   list(root.services).forEach((x, s) => {
-    const { proto, vip, port, dests } = rec(x);
-    if (prim(proto, vip, port)) {
-      const what = `${proto} ${vip}:${port}`;
-      const first = once(services, what, s);
-      if (first !== undefined) {
-        out.push({
-          path: ["services", s],
-          message: `duplicate of services[${first}] (${what})`,
-        });
-      }
-    }
+    const { dests } = rec(x);
+    const port = defaultDestPort(rec(x));
     const seen = new Map<string, number>();
     list(dests).forEach((y, d) => {
       const dest = rec(y);
@@ -280,6 +273,28 @@ function findDuplicates(
     });
   });
   return out;
+}
+
+/**
+ * The port a dest of a raw service defaults to: the service's port, the one
+ * port of a group, or 0 (the client's port) for a group of several ports.
+ */
+function defaultDestPort(svc: Record<string, unknown>): unknown {
+  if (!Array.isArray(svc.ports)) return svc.port;
+  const one = svc.ports.length === 1 ? parsePortMember(svc.ports[0]) : null;
+  return one && "from" in one && one.from === one.to ? one.from : 0;
+}
+
+/** vip/vips and port/ports as the file writes them (a list only where one is needed). */
+function membersToObject(s: ServiceConfig): Record<string, unknown> {
+  if (!s.group) return { vip: s.vip, port: s.port };
+  const { vips, ports } = s.group;
+  const oneVip = vips.length === 1 && !/[-/]/.test(vips[0]);
+  const onePort = ports.length === 1 && ports[0].from === ports[0].to;
+  return {
+    ...(oneVip ? { vip: vips[0] } : { vips: [...vips] }),
+    ...(onePort ? { port: ports[0].from } : { ports: ports.map(portMemberValue) }),
+  };
 }
 
 /** The config as a plain snake_case object, with every field explicit. */
@@ -299,8 +314,7 @@ export function configToObject(config: Config): Record<string, unknown> {
     interfaces: config.interfaces.map((i) => ({ name: i.name })),
     services: config.services.map((s) => ({
       proto: s.proto,
-      vip: s.vip,
-      port: s.port,
+      ...membersToObject(s),
       scheduler: s.scheduler,
       persistence: s.persistence && { ...s.persistence },
       ops: s.ops,

@@ -73,6 +73,7 @@ Deno.test("defaults are filled in", () => {
         proto: "tcp",
         vip: "10.10.0.100",
         port: 80,
+        group: null,
         scheduler: "wlc", // ipvsadm's default
         persistence: null,
         ops: false,
@@ -175,6 +176,11 @@ Deno.test("example.yaml sets every key", async () => {
   assert.equal(c.services[1].scheduler, "mh");
   assert.equal(c.services[1].mhTableSize, 4093);
   assert.equal(c.services[2].dests[0].port, 5353);
+  assert.deepEqual(c.services[3].group, {
+    vips: ["10.10.0.101-10.10.0.110", "10.10.1.0/28"],
+    ports: [{ from: 80, to: 80 }, { from: 8000, to: 8099 }],
+  });
+  assert.deepEqual(c.services[3].dests.map((d) => d.port), [0, 0]);
   for (
     const key of [
       "workers",
@@ -192,6 +198,8 @@ Deno.test("example.yaml sets every key", async () => {
       "services",
       "proto",
       "vip",
+      "vips",
+      "ports",
       "scheduler",
       "persistence",
       "ops",
@@ -648,6 +656,195 @@ const REJECTIONS: Array<[string, (c: Raw) => void, string]> = [
     "services[1]: duplicate of services[0] (tcp 10.10.0.100:80)",
   ],
   [
+    "group: vip and vips both",
+    (c) => c.services[0].vips = ["10.10.0.101"],
+    "services[0].vips: give either vip (one address) or vips (a list), not both",
+  ],
+  [
+    "group: port and ports both",
+    (c) => c.services[0].ports = [443],
+    "services[0].ports: give either port (one port) or ports (a list), not both",
+  ],
+  [
+    "group: neither port nor ports",
+    (c) => delete c.services[0].port,
+    "services[0].port: missing (required): give port, or ports (a list) for a service group",
+  ],
+  [
+    "group: empty vips",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = [];
+    },
+    "services[0].vips: must not be empty (a service group needs at least one member)",
+  ],
+  [
+    "group: empty ports",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = [];
+    },
+    "services[0].ports: must not be empty (a service group needs at least one member)",
+  ],
+  [
+    "group: inverted VIP range",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = ["10.10.0.120-10.10.0.110"];
+    },
+    "services[0].vips[0]: 10.10.0.120-10.10.0.110 is an inverted range (it ends before it starts)",
+  ],
+  [
+    "group: inverted last-octet range",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = ["10.10.0.120-110"];
+    },
+    "services[0].vips[0]: 10.10.0.120-110 is an inverted range (it ends before it starts)",
+  ],
+  [
+    "group: CIDR with host bits",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = ["10.10.0.100/28"];
+    },
+    "services[0].vips[0]: 10.10.0.100/28 has host bits set (the network is 10.10.0.96/28)",
+  ],
+  [
+    "group: a range reaching into loopback",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = ["126.255.255.250-127.0.0.3"];
+    },
+    "services[0].vips[0]: 126.255.255.250-127.0.0.3 includes 127.0.0.0, a loopback address",
+  ],
+  [
+    "group: a VIP member that is no address",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = ["10.10.0.1-10.10.0"];
+    },
+    'services[0].vips[0]: "10.10.0.1-10.10.0" is not an IPv4 address, range (a.b.c.d-e.f.g.h or a.b.c.d-h) or CIDR (a.b.c.d/n)',
+  ],
+  [
+    "group: a range in vip",
+    (c) => c.services[0].vip = "10.10.0.100-10.10.0.110",
+    '"10.10.0.100-10.10.0.110" is not an IPv4 address (ranges and CIDRs go in vips, a list)',
+  ],
+  [
+    "group: overlapping VIP members",
+    (c) => {
+      delete c.services[0].vip;
+      c.services[0].vips = ["10.10.0.96/28", "10.10.0.100"];
+    },
+    "services[0].vips[1]: overlaps vips[0] (10.10.0.100 is in both)",
+  ],
+  [
+    "group: port 0 inside ports",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = [80, 0];
+    },
+    "services[0].ports[1]: port 0 (any port) cannot be a member of ports; use port: 0 instead",
+  ],
+  [
+    "group: inverted port range",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = ["8099-8000"];
+    },
+    "services[0].ports[0]: 8099-8000 is an inverted range (it ends before it starts)",
+  ],
+  [
+    "group: port range out of range",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = ["65000-65536"];
+    },
+    "services[0].ports[0]: 65000-65536: 65536 is out of range (1..65535)",
+  ],
+  [
+    "group: a port member that is no port",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = ["http"];
+    },
+    'services[0].ports[0]: expected a port or a "from-to" range, got "http"',
+  ],
+  [
+    "group: overlapping port members",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = ["8000-8099", 443, "8050-8200"];
+    },
+    "services[0].ports[2]: overlaps ports[0] (port 8050 is in both)",
+  ],
+  [
+    "group: a member shared with another service",
+    (c) => {
+      c.services.push({ proto: "tcp", vips: ["10.10.0.96/27"], port: 80, dests: [] });
+    },
+    "services[1]: overlaps services[0] (both have tcp 10.10.0.100:80)",
+  ],
+  [
+    "group: two port ranges of one VIP overlap across services",
+    (c) => {
+      c.services[0].ports = ["8000-8099"];
+      delete c.services[0].port;
+      c.services[0].dests = [];
+      c.services.push({ proto: "tcp", vips: ["10.10.0.100-101"], ports: ["8090-8100"], dests: [] });
+    },
+    "services[1]: overlaps services[0] (both have tcp 10.10.0.100:8090)",
+  ],
+  [
+    "group: two any-port groups share a VIP",
+    (c) => {
+      c.services[0].port = 0;
+      c.services[0].persistence = {};
+      c.services[0].dests = [];
+      c.services.push({ proto: "tcp", vips: ["10.10.0.99-10.10.0.100"], port: 0, persistence: {}, dests: [] });
+    },
+    "services[1]: overlaps services[0] (both have tcp 10.10.0.100:0)",
+  ],
+  [
+    "group: more table records than the layout holds",
+    (c) => {
+      delete c.services[0].vip;
+      delete c.services[0].port;
+      c.services[0].vips = ["10.10.0.0/22"]; // 1024 addresses
+      c.services[0].ports = [80, 443, 8080, 8443, "9000-9099"]; // 5 port members
+      c.services[0].dests = [];
+    },
+    "services[0].vips: needs 5120 table records (1024 addresses × 5 port members): a director holds at most 4096",
+  ],
+  [
+    "group: records summed over services",
+    (c) => {
+      c.services.push({ proto: "udp", vips: ["10.11.0.0/20"], port: 53, dests: [] });
+    },
+    "services[1].vips: needs 4096 table records (4096 addresses × 1 port member), and the services before it take 1: a director holds at most 4096",
+  ],
+  [
+    "group: a dest port with several ports",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].ports = [80, 8080];
+      c.services[0].dests[1].port = 80;
+    },
+    "services[0].dests[1].port: a service group of several ports forwards to the port each client asked for; leave the dest port out (or 0)",
+  ],
+  [
+    "group: a route dest on another port than the group's one port",
+    (c) => {
+      delete c.services[0].port;
+      c.services[0].vips = ["10.10.0.101"];
+      delete c.services[0].vip;
+      c.services[0].ports = [443];
+      c.services[0].dests[0] = { address: "10.20.0.11", port: 8443, forward: "route" };
+    },
+    "services[0].dests[0].port: 8443 differs from the service port 443: only forward masq can map ports (route sends to the service port)",
+  ],
+  [
     "duplicate dest",
     (c) => c.services[0].dests.push({ address: "10.20.0.11", port: 80 }),
     "services[0].dests[2]: duplicate of services[0].dests[0] (10.20.0.11:80)",
@@ -759,6 +956,65 @@ Deno.test("options take every conn_reuse_mode 0..3 and the booleans; unset ones 
     expireQuiescentTemplate: false,
     sloppyTcp: true,
   });
+});
+
+Deno.test("service groups: vips and ports members are normalised; defaults follow the ports", () => {
+  const c = base();
+  c.services = [
+    {
+      proto: "tcp",
+      vips: ["10.10.0.101-110", "10.10.1.0/28", "10.10.2.5", "10.10.3.1-10.10.3.4", "10.10.4.7/32"],
+      ports: [80, "8000-8099", "443-443"],
+      persistence: {},
+      dests: [{ address: "10.20.0.11" }, { address: "10.20.0.12", port: 0 }],
+    },
+    { proto: "tcp", vips: ["10.10.0.111-10.10.0.113"], port: 443, dests: [{ address: "10.20.0.11", port: 8443 }] },
+    { proto: "udp", vip: "10.10.0.101", ports: ["5000-5009"], dests: [{ address: "10.20.0.13" }] },
+    { proto: "udp", vips: ["10.10.0.101-10.10.0.102"], port: 0, persistence: {}, dests: [{ address: "10.20.0.13" }] },
+  ];
+  const [g, oneport, range, anyport] = parseConfig(stringify(c), SRC).services;
+  assert.equal(g.vip, "10.10.0.101", "the first address stands for the group");
+  assert.equal(g.port, 80);
+  assert.deepEqual(g.group, {
+    vips: ["10.10.0.101-10.10.0.110", "10.10.1.0/28", "10.10.2.5", "10.10.3.1-10.10.3.4", "10.10.4.7"],
+    ports: [{ from: 80, to: 80 }, { from: 8000, to: 8099 }, { from: 443, to: 443 }],
+  });
+  assert.deepEqual(g.dests.map((d) => d.port), [0, 0], "several ports: a dest takes the client's port");
+  assert.deepEqual(oneport.group, { vips: ["10.10.0.111-10.10.0.113"], ports: [{ from: 443, to: 443 }] });
+  assert.equal(oneport.dests[0].port, 8443, "one port: masq maps it as for an ordinary service");
+  assert.deepEqual(range.group, { vips: ["10.10.0.101"], ports: [{ from: 5000, to: 5009 }] });
+  assert.equal(range.dests[0].port, 0);
+  assert.deepEqual(anyport.group, { vips: ["10.10.0.101-10.10.0.102"], ports: [{ from: 0, to: 0 }] });
+  assert.equal(anyport.port, 0);
+  const again = parseConfig(configToYaml(parseConfig(stringify(c), SRC)), "rt");
+  assert.deepEqual(again, parseConfig(stringify(c), SRC), "round trip");
+});
+
+Deno.test("service groups: one address and one port written as lists is an ordinary service", () => {
+  const c = base();
+  delete c.services[0].vip;
+  delete c.services[0].port;
+  c.services[0].vips = ["10.10.0.100/32"];
+  c.services[0].ports = ["80-80"];
+  assert.deepEqual(parseConfig(stringify(c), SRC), parseConfig(stringify(base()), SRC));
+  assert.match(configToYaml(parseConfig(stringify(c), SRC)), /^ {4}vip: 10\.10\.0\.100\n {4}port: 80$/m);
+});
+
+Deno.test("service groups: a more specific member may share a VIP (exact port > port range > port 0)", () => {
+  const c = base(); // tcp 10.10.0.100:80
+  c.services.push(
+    { proto: "tcp", vips: ["10.10.0.96/28"], ports: ["1-1024"], dests: [] },
+    { proto: "tcp", vips: ["10.10.0.100-10.10.0.101"], port: 0, persistence: {}, dests: [] },
+    { proto: "udp", vips: ["10.10.0.96/28"], ports: ["1-1024"], dests: [] },
+  );
+  assert.equal(parseConfig(stringify(c), SRC).services.length, 4);
+});
+
+Deno.test("service groups: the layout's record count is the config's limit", () => {
+  const c = base();
+  delete c.services[0].vip;
+  c.services[0].vips = ["10.10.0.0/20"]; // 4096 addresses × 1 port: exactly full
+  assert.equal(parseConfig(stringify(c), SRC).services[0].group?.vips[0], "10.10.0.0/20");
 });
 
 Deno.test("same vip and port with another proto is not a duplicate", () => {

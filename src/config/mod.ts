@@ -24,11 +24,13 @@ export {
   PLANNED_FORWARDS,
   PLANNED_PROTOS,
   PLANNED_SCHEDULERS,
+  type PortRange,
   type Proto,
   SCHED_FLAGS,
   type SchedFlag,
   type Scheduler,
   type ServiceConfig,
+  type ServiceGroup,
   SUPPORTED_FORWARDS,
   SUPPORTED_PROTOS,
   SUPPORTED_SCHEDULERS,
@@ -43,4 +45,5 @@ export {
   loadConfig,
   parseConfig,
 } from "./load.ts";
+export { MAX_TABLE_RECORDS, memberKey, multiPort, serviceAddresses, serviceLabel, servicePorts } from "./members.ts";
 export { checkHost, findExecutable, hasCapability, type HostReaders, systemReaders } from "./host_checks.ts";

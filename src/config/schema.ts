@@ -13,6 +13,18 @@
 
 import { z } from "zod";
 import { MH_DEFAULT_TABLE_SIZE, MH_TABLE_SIZES } from "../dataplane/maglev.ts";
+import {
+  formatIpv4,
+  parseIpv4,
+  parsePortMember,
+  parseVipMember,
+  type PortRange,
+  type ServiceGroup,
+  unusableVip,
+} from "./members.ts";
+
+export { parseIpv4 };
+export type { PortRange, ServiceGroup };
 
 // ---------------------------------------------------------------- vocabulary
 
@@ -163,10 +175,15 @@ export interface DestConfig {
 /** A virtual service, with every default filled in. */
 export interface ServiceConfig {
   proto: Proto;
-  /** vaddr, dotted IPv4. */
+  /** vaddr, dotted IPv4; for a service group, its first address. */
   vip: string;
-  /** vport; 0 = any port (persistent services only). */
+  /** vport; 0 = any port (persistent services only); for a service group, its first port. */
   port: number;
+  /**
+   * A service group's members (vips:/ports:), null for one vip and port.
+   * Members that come to one address and one port are an ordinary service.
+   */
+  group: ServiceGroup | null;
   scheduler: Scheduler;
   persistence: PersistenceConfig | null;
   ops: boolean;
@@ -221,20 +238,6 @@ function choice<T extends string>(
   }).transform((v) => v as T);
 }
 
-/** Parses dotted-quad IPv4 strictly (no leading zeros: they read as octal). */
-export function parseIpv4(s: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return null;
-  let n = 0;
-  for (const part of m.slice(1)) {
-    if (part.length > 1 && part[0] === "0") return null;
-    const b = Number(part);
-    if (b > 255) return null;
-    n = n * 256 + b;
-  }
-  return n;
-}
-
 /** A unicast IPv4 address; IPv6 is recognised and reported as not built. */
 const ipv4 = z.string().check((ctx) => {
   const v = ctx.value;
@@ -243,11 +246,11 @@ const ipv4 = z.string().check((ctx) => {
   if (n === null) {
     message = z.ipv6().safeParse(v).success
       ? `IPv6 address "${v}" is not supported yet (this build is IPv4 only)`
-      : `"${v}" is not an IPv4 address`;
-  } else if (n >>> 24 === 0) message = `${v} is not a usable address`;
-  else if (n >>> 24 === 127) message = `${v} is a loopback address`;
-  else if (n >>> 28 === 0xe) message = `${v} is a multicast address`;
-  else if (n >>> 28 === 0xf) message = `${v} is a reserved/broadcast address`;
+      : `"${v}" is not an IPv4 address` + (/[-/]/.test(v) ? " (ranges and CIDRs go in vips, a list)" : "");
+  } else {
+    const why = unusableVip(n);
+    if (why) message = `${v} is ${why}`;
+  }
   if (message) ctx.issues.push({ code: "custom", message, input: v });
 });
 
@@ -312,6 +315,15 @@ function serviceRules(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void
   const s = value as Record<string, unknown>;
   const issue = (path: PropertyKey[], message: string, input: unknown) =>
     ctx.addIssue({ code: "custom", message, input, path });
+  // Exactly one of vip/vips and of port/ports.
+  for (const [one, list, what] of [["vip", "vips", "address"], ["port", "ports", "port"]] as const) {
+    if (s[one] === undefined && s[list] === undefined) {
+      issue([one], `missing (required): give ${one}, or ${list} (a list) for a service group`, undefined);
+    } else if (s[one] !== undefined && s[list] !== undefined) {
+      issue([list], `give either ${one} (one ${what}) or ${list} (a list), not both`, s[list]);
+    }
+  }
+  const severalPorts = Array.isArray(s.ports) && multiPortRaw(s.ports);
   if (s.port === 0 && (s.persistence === null || s.persistence === undefined)) {
     issue(["port"], "port 0 (any port) is only valid with persistence", s.port);
   }
@@ -327,7 +339,13 @@ function serviceRules(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void
           "a port 0 service forwards to the port each client asked for; leave the dest port out (or 0)",
           port,
         );
-      } else if (s.port !== 0 && port === 0) {
+      } else if (severalPorts && port !== undefined && port !== 0) {
+        issue(
+          ["dests", i, "port"],
+          "a service group of several ports forwards to the port each client asked for; leave the dest port out (or 0)",
+          port,
+        );
+      } else if (s.port !== 0 && !severalPorts && port === 0) {
         issue(["dests", i, "port"], portRange({ input: 0 }), port);
       }
     });
@@ -335,6 +353,59 @@ function serviceRules(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void
 }
 
 const portRange = (iss: { input?: unknown }) => `${iss.input} is out of range (1..65535)`;
+
+/**
+ * Whether `ports:` items name more than one port (the dests then take the
+ * client's). The items are parsed ({from, to}) or, when the service has
+ * other errors, as written.
+ */
+function multiPortRaw(ports: unknown[]): boolean {
+  if (ports.length !== 1) return ports.length > 1;
+  const item = ports[0];
+  const p = item !== null && typeof item === "object" && "from" in item ? item as PortRange : parsePortMember(item);
+  return "from" in p && p.from !== p.to;
+}
+
+/** A `vips:` item: an address, a range or a CIDR, to its normalised text. */
+const vipMember = z.string().transform((v, ctx) => {
+  const m = parseVipMember(v);
+  if ("normal" in m) return m.normal;
+  ctx.issues.push({ code: "custom", message: m.error, input: v });
+  return z.NEVER;
+});
+
+/** A `ports:` item: a port or a "from-to" range. */
+const portMember = z.unknown().transform((v, ctx): PortRange => {
+  const m = parsePortMember(v);
+  if ("from" in m) return m;
+  ctx.issues.push({ code: "custom", message: m.error, input: v });
+  return z.NEVER;
+});
+
+const nonEmpty = { error: "must not be empty (a service group needs at least one member)" };
+
+/**
+ * vip/port and group of a service from whichever of vip/vips and
+ * port/ports it has (the schema has checked that exactly one of each is
+ * given). Members that come to one address and one port make an ordinary
+ * service, written either way.
+ */
+function members(s: { vip?: string; vips?: string[]; port?: number; ports?: PortRange[] }) {
+  // The fallbacks only keep this total: a service without them has issues,
+  // so its output is never used.
+  const vips = s.vips ?? [s.vip ?? ""];
+  const ports = s.ports ?? [{ from: s.port ?? 0, to: s.port ?? 0 }];
+  const single = vips.length === 1 && !/[-/]/.test(vips[0]) && ports.length === 1 && ports[0].from === ports[0].to;
+  const several = ports.length > 1 || ports[0].from !== ports[0].to;
+  const first = parseVipMember(vips[0]);
+  return {
+    vip: "range" in first ? formatIpv4(first.range.first) : vips[0],
+    port: ports[0].from,
+    group: single ? null : { vips: [...vips], ports: ports.map((p) => ({ ...p })) },
+    /** What a dest's port defaults to: the service port, or 0 (the client's) for several ports. */
+    destPort: several ? 0 : ports[0].from,
+  };
+}
 
 const timeoutsShape = {
   tcp: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcp),
@@ -394,10 +465,14 @@ const serviceShape = {
     PLANNED_PROTOS,
     `this build has ${SUPPORTED_PROTOS.join(", ")}`,
   ),
-  vip: ipv4,
+  // One of vip (an address) and vips (a service group's addresses, ranges
+  // and CIDRs), and one of port and ports (checked with the whole service).
+  vip: ipv4.optional(),
+  vips: z.array(vipMember).min(1, nonEmpty).optional(),
   // 0 is a valid vport (any port) only with persistence (checked with the
   // whole service below), so the range message names the usable range.
-  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange }),
+  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange }).optional(),
+  ports: z.array(portMember).min(1, nonEmpty).optional(),
   scheduler: choice(
     "scheduler",
     SUPPORTED_SCHEDULERS,
@@ -428,18 +503,25 @@ const serviceShape = {
  */
 function checkDests(
   ctx: {
-    value: { port: number; dests: { port?: number; forward: string; tun_type?: string; tun_port?: number }[] };
+    value: {
+      port?: number;
+      ports?: PortRange[];
+      dests: { port?: number; forward: string; tun_type?: string; tun_port?: number }[];
+    };
     issues: z.core.$ZodRawIssue[];
   },
 ): void {
   const svc = ctx.value;
+  // A group of several ports has no one service port (serviceRules checks its dests).
+  const one = svc.ports?.length === 1 && svc.ports[0].from === svc.ports[0].to ? svc.ports[0].from : undefined;
+  const port = svc.port ?? one;
   svc.dests.forEach((d, i) => {
     const issue = (key: string, message: string) =>
       ctx.issues.push({ code: "custom", message, input: d, path: ["dests", i, key] });
-    if (d.forward !== "masq" && d.port !== undefined && d.port !== svc.port) {
+    if (d.forward !== "masq" && d.port !== undefined && port !== undefined && d.port !== port) {
       issue(
         "port",
-        `${d.port} differs from the service port ${svc.port}: only forward masq can map ports (${d.forward} sends to the service port)`,
+        `${d.port} differs from the service port ${port}: only forward masq can map ports (${d.forward} sends to the service port)`,
       );
     }
     if (d.forward !== "tunnel") {
@@ -559,26 +641,30 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
       sloppyTcp: c.options.sloppy_tcp,
     },
     interfaces: c.interfaces.map((i) => ({ name: i.name })),
-    services: c.services.map((s) => ({
-      proto: s.proto,
-      vip: s.vip,
-      port: s.port,
-      scheduler: s.scheduler,
-      persistence: s.persistence && { ...s.persistence },
-      ops: s.ops,
-      schedFlags: [...s.sched_flags],
-      mhTableSize: s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE,
-      dests: s.dests.map((d) => ({
-        address: d.address,
-        port: d.port ?? s.port,
-        forward: d.forward,
-        tunType: d.tun_type ?? "ipip",
-        tunPort: d.tun_port ?? 0,
-        weight: d.weight,
-        uThreshold: d.u_threshold,
-        lThreshold: d.l_threshold,
-      })),
-    })),
+    services: c.services.map((s) => {
+      const m = members(s);
+      return {
+        proto: s.proto,
+        vip: m.vip,
+        port: m.port,
+        group: m.group,
+        scheduler: s.scheduler,
+        persistence: s.persistence && { ...s.persistence },
+        ops: s.ops,
+        schedFlags: [...s.sched_flags],
+        mhTableSize: s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE,
+        dests: s.dests.map((d) => ({
+          address: d.address,
+          port: d.port ?? m.destPort,
+          forward: d.forward,
+          tunType: d.tun_type ?? "ipip",
+          tunPort: d.tun_port ?? 0,
+          weight: d.weight,
+          uThreshold: d.u_threshold,
+          lThreshold: d.l_threshold,
+        })),
+      };
+    }),
   }),
 );
 

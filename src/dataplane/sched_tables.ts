@@ -22,6 +22,7 @@
 import type { SharedState } from "./shared_state.ts";
 import type { TableService } from "./tables.ts";
 import { buildMaglevTable, MH_DEFAULT_TABLE_SIZE } from "./maglev.ts";
+import { memberKey, serviceLabel } from "../config/members.ts";
 
 /** IP_VS_SH_TAB_SIZE and IP_VS_DH_TAB_SIZE. */
 export const HASH_TAB_SIZE = 256;
@@ -97,7 +98,7 @@ export class SchedTables {
     }
     if (this.#next + table.length > l.SCHED_TBL_ENTRIES) {
       throw new Error(
-        `Cannot publish service ${svc.vip}:${svc.port}: its ${svc.scheduler} lookup table of ${table.length} entries ` +
+        `Cannot publish service ${serviceLabel(svc)}: its ${svc.scheduler} lookup table of ${table.length} entries ` +
           `does not fit (${this.#next} of the ${l.SCHED_TBL_ENTRIES} scheduler table entries, SCHED_TBL_ENTRIES, ` +
           `are taken by the services before it)`,
       );
@@ -148,7 +149,7 @@ export class SchedTables {
       table = buildMaglevTable(list, size);
     } catch (e) {
       const why = (e as Error).message;
-      throw new Error(`Cannot publish service ${svc.vip}:${svc.port}: ${why[0].toLowerCase()}${why.slice(1)}`);
+      throw new Error(`Cannot publish service ${serviceLabel(svc)}: ${why[0].toLowerCase()}${why.slice(1)}`);
     }
     this.#mh.set(svc.id, { key, table });
     return table;
@@ -159,7 +160,7 @@ export class SchedTables {
       this.#locality.delete(svc.id);
       return;
     }
-    const identity = `${svc.proto} ${svc.vip}:${svc.port} ${svc.scheduler}`;
+    const identity = `${svc.proto} ${memberKey(svc)} ${svc.scheduler}`;
     const known = this.#locality.get(svc.id);
     let stale = !known || known.identity !== identity;
     const ids = stale ? new Map<number, string>() : known!.ids;

@@ -10,6 +10,7 @@
  */
 import type { SharedState } from "./shared_state.ts";
 import { SchedTables } from "./sched_tables.ts";
+import { multiPort, serviceAddresses, type ServiceGroup, serviceLabel, servicePorts } from "../config/members.ts";
 
 /** A dest as the data plane needs it, in the order it was added. */
 export interface TableDest {
@@ -39,8 +40,15 @@ export interface TableService {
   /** Stable id (0..MAX_SERVICES-1). */
   id: number;
   proto: "tcp" | "udp";
+  /** vaddr; for a service group, its first address. */
   vip: string;
+  /** vport (0 = any port); for a service group, its first port. */
   port: number;
+  /**
+   * A service group's members (vips and port ranges), absent or null for
+   * one vip:port. Its dests then have port 0 when it has several ports.
+   */
+  group?: ServiceGroup | null;
   /** A scheduler name the module knows (SCHED_NAMES). */
   scheduler: string;
   /** In the order they were added; IPVS lists (and iterates) newest first. */
@@ -91,6 +99,15 @@ export function wrrMarks(weights: number[]): { mw: number; di: number } {
   return { mw: Math.max(0, ...weights) - (di - 1), di };
 }
 
+/**
+ * The (VIP, port member) pairs a service is found under, its first member
+ * first: one for an ordinary service.
+ */
+function groupMembers(svc: TableService): { vip: string; from: number; to: number }[] {
+  const ports = servicePorts(svc);
+  return serviceAddresses(svc).flatMap((vip) => ports.map((p) => ({ vip, from: p.from, to: p.to })));
+}
+
 /** Publishes table generations into a SharedState. */
 export class TablePublisher {
   #state: SharedState;
@@ -109,6 +126,13 @@ export class TablePublisher {
     const v = s.view;
     if (services.length > l.MAX_SERVICES) {
       throw new Error(`Cannot publish ${services.length} services: at most ${l.MAX_SERVICES}`);
+    }
+    const members = services.map((svc) => groupMembers(svc));
+    const records = members.reduce((n, m) => n + m.length, 0);
+    if (records > l.SVC_RECORDS) {
+      throw new Error(
+        `Cannot publish ${records} service records (one per VIP and port member): at most ${l.SVC_RECORDS}`,
+      );
     }
     const gen = Atomics.load(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2);
     const copy = (gen + 1) & 1;
@@ -129,7 +153,12 @@ export class TablePublisher {
       v.setUint8(p + l.SVC_PROTO, PROTO[svc.proto]);
       const schedId = s.schedulers.indexOf(svc.scheduler);
       if (schedId <= 0) {
-        throw new Error(`Cannot publish service ${svc.vip}:${svc.port}: unknown scheduler "${svc.scheduler}"`);
+        throw new Error(`Cannot publish service ${serviceLabel(svc)}: unknown scheduler "${svc.scheduler}"`);
+      }
+      if (multiPort(svc) && svc.dests.some((d) => d.port !== 0)) {
+        throw new Error(
+          `Cannot publish service ${serviceLabel(svc)}: its dests take the port each client asked for, so have port 0`,
+        );
       }
       v.setUint8(p + l.SVC_SCHED, schedId);
       let flags = 0;
@@ -144,6 +173,12 @@ export class TablePublisher {
       s.u8.set(vip, p + l.SVC_VADDR);
       v.setUint16(p + l.SVC_VPORT, svc.port, false);
       v.setUint16(p + l.SVC_ID, svc.id, true);
+      if (svc.group) {
+        // The group's template key (persist.ts): its mark, id + 1 as an
+        // address in 0.0.0.0/8, which is never a VIP (as IPVS writes a
+        // fwmark there).
+        v.setUint32(p + l.SVC_TADDR, svc.id + 1, false);
+      }
       v.setUint16(p + l.SVC_DEST_FIRST, di, true);
       v.setUint16(p + l.SVC_DEST_COUNT, svc.dests.length, true);
       const marks = wrrMarks(svc.dests.map((d) => d.weight));
@@ -192,9 +227,22 @@ export class TablePublisher {
         this.#resetSchedulerIfChanged(svc, marks);
       });
     });
-    s.exports.svc_hash_build(copy, services.length);
+    // Every member of a group gets a record of its own: a copy of the
+    // service's (same id, dests, scheduler fields) with its VIP and ports.
+    let r = services.length;
+    members.forEach((list, idx) => {
+      const first = svcBase + idx * l.SVC_SIZE;
+      list.forEach((m, i) => {
+        const p = i === 0 ? first : svcBase + r++ * l.SVC_SIZE;
+        if (p !== first) s.u8.copyWithin(p, first, first + l.SVC_SIZE);
+        s.u8.set(ipv4Bytes(m.vip), p + l.SVC_VADDR);
+        v.setUint16(p + l.SVC_VPORT, m.from, false);
+        v.setUint16(p + l.SVC_VPORT_END, m.to === m.from ? 0 : m.to, false);
+      });
+    });
+    s.exports.svc_hash_build(copy, records);
     for (const apply of effects) apply();
-    v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, services.length, true);
+    v.setUint32(l.CTRL + l.CTRL_NSVC + copy * 4, records, true);
     Atomics.store(new Uint32Array(s.memory.buffer), (l.CTRL + l.CTRL_GEN) >> 2, gen + 1);
     const published = new Set(services.flatMap((svc) => svc.dests.map((d) => d.id)));
     // After the flip: until then a worker on the old copy may still pick

@@ -16,6 +16,8 @@
  * from a killed lvsd is replaced at start.
  */
 
+import { formatIpv4, parseIpv4 } from "../config/members.ts";
+
 /** What the guard drops. */
 export interface GuardSpec {
   /** Data-plane interfaces (one ingress chain each). */
@@ -39,11 +41,28 @@ async function nft(args: string[], stdin?: string): Promise<{ ok: boolean; err: 
   return { ok: out.success, err: new TextDecoder().decode(out.stderr).trim() };
 }
 
+/**
+ * Set elements for `addrs`: runs of consecutive addresses become one range
+ * ("a-b"), so a service group of thousands of VIPs is a few elements, and
+ * no two elements overlap (nft refuses overlapping intervals).
+ */
+function addressSet(addrs: string[]): string[] {
+  const nums = [...new Set(addrs.map((a) => parseIpv4(a)!))].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < nums.length;) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    out.push(i === j ? formatIpv4(nums[i]) : `${formatIpv4(nums[i])}-${formatIpv4(nums[j])}`);
+    i = j + 1;
+  }
+  return out;
+}
+
 /** The nft script for a spec (exported for tests). */
 export function guardScript(spec: GuardSpec): string {
   const rules: string[] = [];
   if (spec.vips.length) {
-    rules.push(`ip daddr { ${spec.vips.join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
+    rules.push(`ip daddr { ${addressSet(spec.vips).join(", ")} } counter drop comment "to a VIP: lvsd answers"`);
   }
   for (const proto of ["tcp", "udp"] as const) {
     const ds = spec.dests.filter((d) => d.proto === proto && d.port !== 0);

@@ -20,3 +20,13 @@ Deno.test("guard: NAT replies are dropped by source address and port, any port f
     'fib daddr type != local ip saddr { 10.20.0.12 } meta l4proto udp counter drop comment "NAT replies (any port): lvsd rewrites"',
   ]);
 });
+
+Deno.test("guard: a service group's VIPs are one set of non-overlapping ranges", () => {
+  const vips = ["10.10.0.103", "10.10.0.101", "10.10.0.102", "10.10.0.200", "10.10.0.101", "10.10.1.0", "10.10.0.255"];
+  const script = guardScript({ interfaces: ["ext0"], vips, dests: [] });
+  const rule = script.split("\n").map((l) => l.trim()).find((l) => l.startsWith("ip daddr"));
+  assert.equal(
+    rule,
+    'ip daddr { 10.10.0.101-10.10.0.103, 10.10.0.200, 10.10.0.255-10.10.1.0 } counter drop comment "to a VIP: lvsd answers"',
+  );
+});

@@ -7,6 +7,7 @@
 import { GLOBAL_COUNTERS, type SharedState } from "../dataplane/shared_state.ts";
 import { monotonicMs } from "../sys/clock.ts";
 import type { TableService } from "../dataplane/tables.ts";
+import { serviceLabel } from "../config/members.ts";
 
 /** ipvsadm's names for the forwarding methods. */
 const FORWARD_NAMES = { masq: "Masq", route: "Route", tunnel: "Tunnel" } as const;
@@ -92,7 +93,7 @@ export function listServices(state: SharedState, services: TableService[]): stri
     lines.push(
       // ipvsadm: "%-4s %s" then " %s" scheduler, " (flags)", " persistent N",
       // " mask M" (when not /32), " ops".
-      `${pad(s.proto.toUpperCase(), 4)} ${s.vip}:${s.port} ${s.scheduler}${schedFlagsText(s.scheduler, s.schedFlags)}${
+      `${pad(s.proto.toUpperCase(), 4)} ${serviceLabel(s)} ${s.scheduler}${schedFlagsText(s.scheduler, s.schedFlags)}${
         s.persistence
           ? ` persistent ${s.persistence.timeout}${
             s.persistence.netmask !== "255.255.255.255" ? ` mask ${s.persistence.netmask}` : ""
@@ -122,7 +123,7 @@ export function listStats(state: SharedState, services: TableService[]): string 
   const row = (c: { conns: number; inpkts: number; outpkts: number; inbytes: number; outbytes: number }) =>
     [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes].map((n) => String(n).padStart(8)).join(" ");
   for (const s of services) {
-    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(`${s.vip}:${s.port}`, 30)}${row(t.services.get(s.id)!)}`);
+    lines.push(`${pad(s.proto.toUpperCase(), 4)} ${pad(serviceLabel(s), 30)}${row(t.services.get(s.id)!)}`);
     for (const d of [...s.dests].reverse()) {
       lines.push(`  -> ${pad(`${d.addr}:${d.port}`, 30)}${row(t.dests.get(d.id)!)}`);
     }

@@ -25,3 +25,17 @@ Deno.test("listServices shows the flags after the scheduler", () => {
   // ipvsadm prints the address unpadded: "%-4s %s" then " %s".
   strictEqual(text.split("\n")[3], "TCP  10.10.0.100:443 mh (mh-fallback)");
 });
+
+Deno.test("listServices names a service group by its members", () => {
+  const state = new SharedState({ connCapacity: 1024, workers: 1 });
+  const text = listServices(state, [{
+    id: 0,
+    proto: "tcp",
+    vip: "10.10.0.101",
+    port: 80,
+    group: { vips: ["10.10.0.101-10.10.0.120"], ports: [{ from: 80, to: 80 }, { from: 8000, to: 8099 }] },
+    scheduler: "rr",
+    dests: [],
+  }]);
+  strictEqual(text.split("\n")[3], "TCP  10.10.0.101-10.10.0.120:80,8000-8099 rr");
+});

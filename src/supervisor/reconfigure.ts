@@ -10,7 +10,7 @@
  * connections remain gets its old id back, as IPVS takes a dest back from
  * its trash: the connections then carry on.
  */
-import type { Config, ServiceConfig } from "../config/mod.ts";
+import { type Config, memberKey, type ServiceConfig } from "../config/mod.ts";
 import type { TableDest, TableService } from "../dataplane/tables.ts";
 
 /** Limits of the shared layout. */
@@ -33,9 +33,13 @@ export interface IdSpace {
   trash?: Map<string, number>;
 }
 
-const serviceKey = (s: { proto: string; vip: string; port: number }) => `${s.proto} ${s.vip}:${s.port}`;
+/**
+ * A service's identity across reloads: proto and its members ("vip:port",
+ * or a group's canonical member set, however the file writes it).
+ */
+const serviceKey = (s: ServiceConfig | TableService) => `${s.proto} ${memberKey(s)}`;
 const destKey = (d: { addr: string; port: number }) => `${d.addr}:${d.port}`;
-const trashKey = (s: { proto: string; vip: string; port: number }, d: { addr: string; port: number }) =>
+const trashKey = (s: ServiceConfig | TableService, d: { addr: string; port: number }) =>
   `${serviceKey(s)} ${destKey(d)}`;
 
 /** The TableService for a configured service, keeping ids and next hops from `prev`. */
@@ -81,6 +85,7 @@ function tableService(
     proto: s.proto,
     vip: s.vip,
     port: s.port,
+    group: s.group,
     scheduler: s.scheduler,
     persistence: s.persistence,
     ops: s.ops,

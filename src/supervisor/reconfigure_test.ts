@@ -100,3 +100,23 @@ Deno.test("reload: a plan that fails leaves the trash as it was", () => {
   throws(() => planServices([], config(A), full), /Cannot add a dest/);
   deepStrictEqual([...trash], [["tcp 10.10.0.100:80 10.20.0.99:80", 7]]);
 });
+
+Deno.test("reload: a service group keeps its id while its members are only rewritten", () => {
+  const space = ids();
+  const group = (vips: string, ports: string) =>
+    `  - { proto: tcp, vips: [${vips}], ports: [${ports}], dests: [ { address: 10.20.0.11 } ] }\n`;
+  const first = planServices([], config(A + group("10.10.1.0/28", "8000-8099")), space);
+  deepStrictEqual(first[1].group, { vips: ["10.10.1.0/28"], ports: [{ from: 8000, to: 8099 }] });
+  const rewritten = planServices(
+    first,
+    config(A + group("10.10.1.8-10.10.1.15, 10.10.1.0-7", "8050-8099, 8000-8049")),
+    space,
+  );
+  strictEqual(rewritten[1].id, first[1].id, "same members, written otherwise: same service");
+  deepStrictEqual(rewritten[1].dests.map((d) => d.id), first[1].dests.map((d) => d.id));
+  deepStrictEqual(rewritten[1].group?.vips, ["10.10.1.8-10.10.1.15", "10.10.1.0-10.10.1.7"]);
+  const grown = planServices(rewritten, config(A + group("10.10.1.0/27", "8000-8099")), space);
+  strictEqual(grown[0].id, first[0].id);
+  // Other members: another service (its dests are new, with fresh ids).
+  strictEqual(grown[1].dests[0].id === first[1].dests[0].id, false, "other members: another service");
+});

@@ -3,7 +3,7 @@
  * data-plane workers (restarting any that die), resolves dest next hops,
  * expires connections and keeps the kernel guard in place.
  */
-import type { Config, OptionsConfig } from "../config/mod.ts";
+import { type Config, type OptionsConfig, serviceAddresses, serviceLabel } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
@@ -248,7 +248,7 @@ export class Supervisor {
       const before = new Map(this.services.map((s) => [s.id, s]));
       for (const s of next) {
         const p = before.get(s.id);
-        const name = `${s.proto.toUpperCase()} ${s.vip}:${s.port}`;
+        const name = `${s.proto.toUpperCase()} ${serviceLabel(s)}`;
         if (!p) notes.push(`${name}: added (${s.dests.length} dests)`);
         else if (
           JSON.stringify({ ...p, dests: p.dests.map(strip) }) !== JSON.stringify({ ...s, dests: s.dests.map(strip) })
@@ -257,7 +257,7 @@ export class Supervisor {
         }
         before.delete(s.id);
       }
-      for (const p of before.values()) notes.push(`${p.proto.toUpperCase()} ${p.vip}:${p.port}: removed`);
+      for (const p of before.values()) notes.push(`${p.proto.toUpperCase()} ${serviceLabel(p)}: removed`);
       if (JSON.stringify(config.timeouts) !== JSON.stringify(old.timeouts)) {
         const t = config.timeouts;
         notes.push(`timeouts: tcp ${t.tcp} tcpfin ${t.tcpfin} udp ${t.udp}`);
@@ -452,7 +452,8 @@ export class Supervisor {
 function guardFor(config: Config, running: Config) {
   return {
     interfaces: running.interfaces.map((i) => i.name),
-    vips: [...new Set(config.services.map((s) => s.vip))],
+    // Every address of every service group too.
+    vips: [...new Set(config.services.flatMap(serviceAddresses))],
     dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
   };
 }

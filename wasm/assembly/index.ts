@@ -6,7 +6,8 @@ export * from "./layout";
 import { DROP_REASON_NAMES } from "./stats";
 import { STATE_NAMES } from "./proto/tcp";
 import { SCHED_NAMES, schedule } from "./sched/scheduler";
-import { framesDone, ioBase, ioInit, processBatch, rearmRx, svcHashBuild } from "./process";
+import { framesDone, ioBase, ioInit, processBatch, rearmRx } from "./process";
+import { svcHashBuild } from "./svc_table";
 import { IO_CLOCK } from "./layout";
 import { expireSweep, lookupIn, lookupOut } from "./conn/table";
 import {
@@ -101,7 +102,7 @@ export function frames_done(): u32 {
   return framesDone;
 }
 
-/** Builds table copy `copy`'s service hash from its first `n` services. */
+/** Builds table copy `copy`'s service hash and VIP set from its first `n` service records. */
 export function svc_hash_build(copy: u32, n: u32): void {
   svcHashBuild(copy, n);
 }

@@ -14,9 +14,9 @@
 //           │                              │ options, one-packet records,
 //           │                              │ interface slots
 //  SVC      ├──────────────────────────────┤
-//           │ services  [2 copies][256]    │ double buffered: the supervisor
-//  SVC_HASH │ svc hash  [2 copies][1024]   │ writes the inactive copy, then
-//  VIP_HASH │ VIP set   [2 copies][1024]   │
+//           │ svc records [2 copies][4096] │ double buffered: the supervisor
+//  SVC_HASH │ svc hash  [2 copies][8192]   │ writes the inactive copy, then
+//  VIP_HASH │ VIP set   [2 copies][8192]   │
 //  DEST     │ dests     [2 copies][4096]   │ flips CTRL_GEN atomically
 //  DSTATE   ├──────────────────────────────┤
 //           │ dest state [4096]            │ ActiveConn/InActConn by dest id,
@@ -43,11 +43,18 @@ export const LAYOUT_VERSION: u32 = 1;
 export const LAYOUT_MAGIC: u32 = 0x6c767364; // "lvsd"
 export const LAYOUT_BASE: u32 = 0x100000;
 
+// Stable service ids: scheduler state, locality tables and counters are
+// sized by it. A service group (several VIPs and ports, one service) has one
+// id but a table record per (VIP, port member), so records per table copy
+// (SVC_RECORDS) are counted apart; the config refuses more
+// (MAX_TABLE_RECORDS in src/config/members.ts, checked equal by a test).
 export const MAX_SERVICES: u32 = 256;
+export const SVC_RECORDS: u32 = 4096;
 export const MAX_DESTS: u32 = 4096;
 export const MAX_WORKERS: u32 = 16;
 export const MAX_IFACES: u32 = 8;
-export const SVC_HASH_SLOTS: u32 = 1024;
+// Twice the records: linear probing stays short at half load.
+export const SVC_HASH_SLOTS: u32 = 8192;
 
 // ── control block ──
 export const CTRL: u32 = LAYOUT_BASE;
@@ -61,7 +68,7 @@ export const CTRL_RIDX_BASE: u32 = 20; // u32
 export const CTRL_IO_BASE: u32 = 24; // u32
 export const CTRL_WORKERS: u32 = 28; // u32
 export const CTRL_MEM_ADDR: u32 = 32; // u64, process address of byte 0
-export const CTRL_NSVC: u32 = 40; // u32 [2], services per copy
+export const CTRL_NSVC: u32 = 40; // u32 [2], service records per copy
 // u32: every module instance (worker or supervisor) takes a number from
 // here once, so that per-instance PRNGs (twos) start from different seeds.
 export const CTRL_INSTANCE_SEQ: u32 = 48;
@@ -100,10 +107,14 @@ export const OPT_CONN_REUSE_SHIFT: u32 = 8;
 export const OPT_CONN_REUSE_MASK: u32 = 3;
 export const CONN_REUSE_FIN_WAIT: u32 = 2;
 
-// ── services (per copy) ──
+// ── service records (per copy) ──
+// One record per service, first, in the order the supervisor publishes
+// them (so record i of a copy is service i); then one more per further
+// member of each service group: a copy of its service's record with the
+// member's VADDR and VPORT..VPORT_END, the same SVC_ID and dests.
 export const SVC: u32 = CTRL + CTRL_SIZE;
 export const SVC_SIZE: u32 = 64;
-export const SVC_COPY: u32 = MAX_SERVICES * SVC_SIZE;
+export const SVC_COPY: u32 = SVC_RECORDS * SVC_SIZE;
 export const SVC_PROTO: u32 = 0; // u8 (6 tcp, 17 udp)
 export const SVC_SCHED: u32 = 1; // u8 scheduler id
 export const SVC_FLAGS: u32 = 2; // u16
@@ -120,8 +131,16 @@ export const SVC_TBL_OFF: u32 = 24; // u32
 export const SVC_TBL_LEN: u32 = 28; // u32
 export const SVC_PTIMEOUT: u32 = 32; // u32 persistence timeout, seconds (0 = not persistent)
 export const SVC_PMASK: u32 = 36; // u32 wire order persistence netmask (-M)
-export const SVC_VADDR_END: u32 = 40; // u32 wire order, service groups: last VIP of a range (0 = single)
-export const SVC_VPORT_END: u32 = 44; // u16 wire order, last port of a port range (0 = single)
+export const SVC_VADDR_END: u32 = 40; // u32 reserved (VIP ranges are expanded: one record per address)
+// u16 wire order: a port range member VPORT..VPORT_END of a service group
+// (0 = the one port VPORT). Range records are hashed under port 0, with
+// any-port records; an exact port wins over a range, a range over port 0.
+export const SVC_VPORT_END: u32 = 44;
+// u32 wire order: the vaddr persistence templates of a service group are
+// keyed with, the same for all its members so that a client keeps its real
+// server across them (an IPVS fwmark service keys them by its mark). 0 for
+// an ordinary service: the packet's vaddr.
+export const SVC_TADDR: u32 = 48;
 
 // SVC_FLAGS bits (IP_VS_SVC_F_* values where IPVS has one).
 export const SVC_F_PERSISTENT: u16 = 0x0001;
@@ -131,13 +150,13 @@ export const SVC_F_SCHED2: u16 = 0x0010; // sh-port / mh-port
 export const SVC_F_SCHED3: u16 = 0x0020;
 
 export const SVC_HASH: u32 = SVC + 2 * SVC_COPY;
-export const SVC_HASH_COPY: u32 = SVC_HASH_SLOTS * 2; // u16 slots: svc index + 1
+export const SVC_HASH_COPY: u32 = SVC_HASH_SLOTS * 2; // u16 slots: record index + 1
 
 // ── dests (per copy), ordered as IPVS lists them: newest first ──
 // VIP set (per copy): open addressing over VIP_HASH_SLOTS u32 entries
 // holding wire-order addresses (0 = empty; 0.0.0.0 is never a VIP). Built
 // with the service hash; every IPv4 frame asks it "is this for a VIP?".
-export const VIP_HASH_SLOTS: u32 = 1024;
+export const VIP_HASH_SLOTS: u32 = 8192; // twice SVC_RECORDS: every record may have its own VIP
 export const VIP_HASH: u32 = SVC_HASH + 2 * SVC_HASH_COPY;
 export const VIP_HASH_COPY: u32 = VIP_HASH_SLOTS * 4;
 

@@ -10,9 +10,14 @@
 // new template is made. Each use re-arms the template for its timeout; it
 // never expires while it controls a connection (conn/table.ts).
 //
+// A service group keys its templates (proto, caddr & netmask, 0, SVC_TADDR,
+// 0): one key for all its VIPs and ports, so a client keeps its real server
+// across the group's members, as IPVS keys a fwmark service's templates by
+// the mark (ip_vs_sched_persist: vaddr = htonl(fwmark), vport 0).
+//
 // Not built: the FTP special case (a vport 21 service keys its templates
 // with vport 0 so that the data connections on other ports follow the
-// control connection), fwmark templates and persistence engines (--pe sip).
+// control connection) and persistence engines (--pe sip).
 import {
   CONN_CADDR,
   CONN_CPORT,
@@ -49,6 +54,7 @@ import {
   SVC_PMASK,
   SVC_PTIMEOUT,
   SVC_SCHED,
+  SVC_TADDR,
   SVC_VPORT,
 } from "./layout";
 import {
@@ -156,9 +162,12 @@ function persistSchedule(
   persistControl = 0;
   const snet = saddr & load<u32>(svc + SVC_PMASK);
   // Connections to the service's own port share a template for that port;
-  // a port-0 service keys its template with port 0 (any port).
-  const tport = dport == <u32> load<u16>(svc + SVC_VPORT) ? dport : 0;
-  let t = lookupTemplate(proto, snet, daddr, tport, now);
+  // a port-0 service keys its template with port 0 (any port); a group
+  // keys every member's with its SVC_TADDR and port 0.
+  const group = load<u32>(svc + SVC_TADDR);
+  const tvaddr = group != 0 ? group : daddr;
+  const tport = group == 0 && dport == <u32> load<u16>(svc + SVC_VPORT) ? dport : 0;
+  let t = lookupTemplate(proto, snet, tvaddr, tport, now);
   let d: u32 = 0;
   if (t != 0) {
     const inc = foundInc;
@@ -178,7 +187,7 @@ function persistSchedule(
       S.drop(sb, S.D_NO_DEST);
       return 0;
     }
-    t = newTemplate(svc, svcId, d, proto, snet, daddr, tport, now);
+    t = newTemplate(svc, svcId, d, proto, snet, tvaddr, tport, now);
     if (t == 0) {
       S.drop(sb, S.D_CONN_TABLE_FULL);
       return 0;

@@ -77,22 +77,11 @@ import {
   SEG_SLOTS,
   SLOT_HEADROOM,
   SLOT_SIZE,
-  SVC,
-  SVC_COPY,
   SVC_DEST_COUNT,
   SVC_DEST_FIRST,
-  SVC_HASH,
-  SVC_HASH_COPY,
-  SVC_HASH_SLOTS,
   SVC_ID,
-  SVC_PROTO,
-  SVC_VADDR,
-  SVC_VPORT,
   TIMEOUT_UDP_SLOT,
   TX_MAX,
-  VIP_HASH,
-  VIP_HASH_COPY,
-  VIP_HASH_SLOTS,
   VNET_HDR_LEN,
 } from "./layout";
 import { checksum, fold, pseudoSum, sumBytes, update16 } from "./csum";
@@ -151,7 +140,7 @@ import {
   VNET_GSO_UDP_L4,
 } from "./pkt/vnet";
 import { foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
-import { hashKey } from "./conn/key";
+import { isVip, svcLookup } from "./svc_table";
 import { overloadOnBind } from "./conn/threshold";
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_NONE } from "./proto/tcp";
 import { connDport, persistAbandon, persistControl, pickDest } from "./persist";
@@ -201,69 +190,6 @@ function ifaceSlot(ifindex: i32): i32 {
     if (load<i32>(ifaceAddr(s) + IFACE_INDEX) == ifindex) return <i32> s;
   }
   return -1;
-}
-
-// @ts-ignore: decorator
-
-function vipSlot(copy: u32, i: u32): u32 {
-  return VIP_HASH + copy * VIP_HASH_COPY + ((i & (VIP_HASH_SLOTS - 1)) << 2);
-}
-
-function isVip(copy: u32, addr: u32): bool {
-  let i = hashKey(addr, addr, 0, 0, 0);
-  for (let n: u32 = 0; n < VIP_HASH_SLOTS; n++, i++) {
-    const v = load<u32>(vipSlot(copy, i));
-    if (v == addr) return true;
-    if (v == 0) return false;
-  }
-  return false;
-}
-
-function vipInsert(copy: u32, addr: u32): void {
-  let i = hashKey(addr, addr, 0, 0, 0);
-  while (true) {
-    const p = vipSlot(copy, i++);
-    const v = load<u32>(p);
-    if (v == addr) return;
-    if (v == 0) {
-      store<u32>(p, addr);
-      return;
-    }
-  }
-}
-
-/**
- * Fills table copy `copy`'s service hash from its first `n` services
- * (linear probing over SVC_HASH_SLOTS u16 entries, value = index + 1). The
- * supervisor calls it while publishing, so the hash function lives only here.
- */
-export function svcHashBuild(copy: u32, n: u32): void {
-  const slots = SVC_HASH + copy * SVC_HASH_COPY;
-  memory.fill(slots, 0, SVC_HASH_COPY);
-  memory.fill(VIP_HASH + copy * VIP_HASH_COPY, 0, VIP_HASH_COPY);
-  for (let idx: u32 = 0; idx < n; idx++) {
-    const s = SVC + copy * SVC_COPY + idx * 64;
-    let i = hashKey(<u32> load<u8>(s + SVC_PROTO), load<u32>(s + SVC_VADDR), <u32> load<u16>(s + SVC_VPORT), 0, 0);
-    while (load<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1)) != 0) i++;
-    store<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1), <u16> (idx + 1));
-    vipInsert(copy, load<u32>(s + SVC_VADDR));
-  }
-}
-
-/** The service for (proto, vaddr, vport) in table copy `copy`, or 0. */
-function svcLookup(copy: u32, proto: u32, vaddr: u32, vport: u32): u32 {
-  const slots = SVC_HASH + copy * SVC_HASH_COPY;
-  let i = hashKey(proto, vaddr, vport, 0, 0);
-  for (let n: u32 = 0; n < SVC_HASH_SLOTS; n++, i++) {
-    const e = <u32> load<u16>(slots + ((i & (SVC_HASH_SLOTS - 1)) << 1));
-    if (e == 0) return 0;
-    const s = SVC + copy * SVC_COPY + (e - 1) * 64;
-    if (
-      load<u32>(s + SVC_VADDR) == vaddr && load<u16>(s + SVC_VPORT) == <u16> vport &&
-      load<u8>(s + SVC_PROTO) == <u8> proto
-    ) return s;
-  }
-  return 0;
 }
 
 // @ts-ignore: decorator
