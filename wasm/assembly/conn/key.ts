@@ -17,7 +17,11 @@ function mix(h: u32): u32 {
 // @ts-ignore: decorator
 
 export function hashKey(proto: u32, a1: u32, p1: u32, a2: u32, p2: u32): u32 {
+  // Each word gets its own round: XORing the second address with the
+  // ports before mixing made keys collide whenever both stepped together
+  // (one client to many VIPs of a service group, ports counting up).
   let h = mix(a1 ^ 0x9e3779b9);
-  h = mix(h ^ a2 ^ ((p1 << 16) | p2));
+  h = mix(h ^ a2);
+  h = mix(h ^ ((p1 << 16) | p2));
   return mix(h ^ proto);
 }
