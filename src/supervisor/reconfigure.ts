@@ -25,6 +25,15 @@ export interface IdSpace {
    * inherit a removed one's counters while there is room.
    */
   nextDestId: number;
+  /** The same for service ids (optional: 0). */
+  nextSvcId?: number;
+  /**
+   * Called for every id handed out fresh (not kept, not taken back from the
+   * trash), before anything is published under it: the caller zeroes the
+   * counters an earlier holder of the id left (IPVS gives a new service or
+   * dest zeroed stats).
+   */
+  fresh?: (kind: "service" | "dest", id: number) => void;
   /**
    * Ids of dests that left their service, by service and dest (the
    * kernel's dest trash); kept across calls by the caller. An entry lasts
@@ -113,12 +122,22 @@ export function planServices(prev: readonly TableService[], config: Config, ids:
       if (s.dests.some((c) => c.address === d.addr && c.port === d.port)) usedDest.add(d.id);
     }
   }
-  let nextSvc = 0;
+  // New service ids continue after the last one handed out and skip every
+  // id the previous table used: a service removed in this very change may
+  // still have connections (and counters) under its id (review).
+  for (const p of prev) usedSvc.add(p.id);
+  let nextSvc = ids.nextSvcId ?? 0;
   const newSvcId = () => {
-    while (nextSvc < ids.maxServices && usedSvc.has(nextSvc)) nextSvc++;
-    if (nextSvc >= ids.maxServices) throw new Error(`Cannot add a service: at most ${ids.maxServices}`);
-    usedSvc.add(nextSvc);
-    return nextSvc;
+    for (let n = 0; n < ids.maxServices; n++, nextSvc++) {
+      const id = nextSvc % ids.maxServices;
+      if (usedSvc.has(id)) continue;
+      usedSvc.add(id);
+      nextSvc = id + 1;
+      ids.nextSvcId = nextSvc;
+      ids.fresh?.("service", id);
+      return id;
+    }
+    throw new Error(`Cannot add a service: at most ${ids.maxServices}`);
   };
   // Trashed ids whose connections are all gone are free for anyone now.
   const trash = new Map(ids.trash ?? []);
@@ -144,6 +163,7 @@ export function planServices(prev: readonly TableService[], config: Config, ids:
       usedDest.add(id);
       nextDest = id + 1;
       ids.nextDestId = nextDest;
+      ids.fresh?.("dest", id);
       return id;
     }
     throw new Error(`Cannot add a dest: all ${ids.maxDests} dest ids are taken (by dests or their live connections)`);

@@ -120,3 +120,16 @@ Deno.test("reload: a service group keeps its id while its members are only rewri
   // Other members: another service (its dests are new, with fresh ids).
   strictEqual(grown[1].dests[0].id === first[1].dests[0].id, false, "other members: another service");
 });
+
+Deno.test("reload: a service added as another is removed gets a new id, and fresh ids are reported for zeroing", () => {
+  const fresh: string[] = [];
+  const space = { ...ids(), nextSvcId: 0, fresh: (kind: string, id: number) => fresh.push(`${kind} ${id}`) };
+  const first = planServices([], config(A), space);
+  deepStrictEqual(fresh, ["service 0", "dest 0", "dest 1"]);
+  fresh.length = 0;
+  // The old service goes, a new one comes in the same change: its
+  // connections may linger under id 0, so the newcomer must not share it.
+  const next = planServices(first, config(B), space);
+  deepStrictEqual(next.map((s) => s.id), [1]);
+  deepStrictEqual(fresh, ["service 1", "dest 2"]);
+});

@@ -65,6 +65,7 @@ export class Supervisor {
   #nextHops = new Map<string, { dev: string; hop: string }>();
   #ticks = 0;
   #nextDestId = 0;
+  #nextSvcId = 0;
   /** Dests that left their service while connections remain (see planServices). */
   #destTrash = new Map<string, number>();
   /** Tick and reload run one at a time (both publish tables). */
@@ -212,10 +213,13 @@ export class Supervisor {
       maxDests: this.state.layout.MAX_DESTS,
       destInUse: (id: number) => this.state.destInUse(id),
       nextDestId: this.#nextDestId,
+      nextSvcId: this.#nextSvcId,
       trash: this.#destTrash,
+      fresh: (kind: "service" | "dest", id: number) => this.state.zeroStats(kind, id),
     };
     const next = planServices(this.services ?? [], config, ids);
     this.#nextDestId = ids.nextDestId;
+    this.#nextSvcId = ids.nextSvcId;
     return next;
   }
 

@@ -225,6 +225,12 @@ function endExpired(c: u32, now: u64): bool {
   // could be reclaimed and reused by another worker between the check and
   // the stores, which would then land in someone else's record (review).
   if (atomic.cmpxchg<u32>(c + CONN_SLOT, SLOT_LIVE, SLOT_BUSY) != SLOT_LIVE) return false;
+  // The caller saw it expired before the CAS: if it was ended and reused
+  // by another worker meanwhile, it is a live connection now (review).
+  if (atomic.load<u64>(c + CONN_EXPIRES) > now) {
+    atomic.store<u32>(c + CONN_SLOT, SLOT_LIVE);
+    return false;
+  }
   if (controlsOf(atomic.load<u32>(c + CONN_SF)) == 0 && reclaim(c)) return true;
   rearmTemplate(c, now); // a template still controlling connections (or it took one while we looked)
   atomic.store<u32>(c + CONN_SLOT, SLOT_LIVE);
