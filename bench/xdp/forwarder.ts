@@ -316,10 +316,15 @@ function runXdp(args: Args): Counters {
     fillProd = (fillProd + CHUNKS) >>> 0;
     Atomics.store(fill.producer, 0, fillProd);
 
-    const pollBuf = new ArrayBuffer(8);
-    new Int32Array(pollBuf)[0] = rxSock.fd;
-    new Int16Array(pollBuf)[2] = POLLIN;
-    const pollPtr = pointerAt(addressOf(new Uint8Array(pollBuf)));
+    // struct pollfd { int fd; short events; short revents; }. The kernel
+    // writes revents through pollPtr, and a pointer does not keep its buffer
+    // alive: `pollFd` is read after every poll so the buffer outlives the
+    // loop. (Without that, V8 freed it mid-run and poll's revents store
+    // corrupted malloc's free lists: SIGSEGV in a V8 worker thread.)
+    const pollFd = new Int16Array(new ArrayBuffer(8));
+    new Int32Array(pollFd.buffer)[0] = rxSock.fd;
+    pollFd[2] = POLLIN;
+    const pollPtr = pointerAt(addressOf(new Uint8Array(pollFd.buffer)));
 
     const c: Counters = {
       rx: 0,
@@ -337,6 +342,7 @@ function runXdp(args: Args): Counters {
       zeroCopy: rxSock.zeroCopy,
       txBudgetSet: txSock.txBudgetSet,
     };
+    let pollErrors = 0, pollTimeouts = 0, pollEmpty = 0;
     let kicks = 0, kickEagain = 0, kickOther = 0, txNeed = 0, txNoNeed = 0, fillNeed = 0, txFull = 0;
     const kick = (): number => {
       kicks++;
@@ -377,7 +383,10 @@ function runXdp(args: Args): Counters {
           if (pendingTx) continue;
         }
         c.polls++;
-        poll(pollPtr, 1, 100);
+        const ready = poll(pollPtr, 1, 100);
+        if (ready < 0 || (pollFd[3] & ~POLLIN) !== 0) pollErrors++;
+        else if (ready === 0) pollTimeouts++;
+        else if (Atomics.load(rx.producer, 0) === rxCons) pollEmpty++;
         if (stop()) break;
         continue;
       }
@@ -434,6 +443,9 @@ function runXdp(args: Args): Counters {
       txNoWakeupSeen: txNoNeed,
       fillNeedWakeupSeen: fillNeed,
       txRingFull: txFull,
+      pollErrors,
+      pollTimeouts,
+      pollEmpty,
       rxSocket: { ...rxSock.stats() },
       txSocket: { ...txSock.stats() },
     });

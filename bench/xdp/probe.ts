@@ -77,6 +77,8 @@ export interface RunResult {
   rate: number;
   run: number;
   seconds: number;
+  /** The sender's own count over its whole run (warm-up included), per second. */
+  senderPps: number;
   /** Frames the sender's interface sent during the window, per second. */
   sentPps: number;
   /** Frames counted at the sink (rewritten by the forwarder) during the window, per second. */
@@ -261,8 +263,12 @@ async function measure(args: Args, lab: ProbeLab, mode: Mode, rate: number, runN
     const a = await sample();
     await sleep(seconds * 1000);
     const b = await sample();
-    await sender.finish(senderSeconds * 1000 + 10000);
+    const senderDone = await sender.finish(senderSeconds * 1000 + 10000);
     live.delete(sender);
+    const senderPps = (JSON.parse(
+      senderDone.lines.findLast((l) => l.startsWith("{")) ?? "{}",
+    ) as { pps?: number }).pps ??
+      NaN;
     let counters: Record<string, unknown> = {};
     if (fwd) {
       await Deno.writeTextFile(stopFile, "");
@@ -293,6 +299,7 @@ async function measure(args: Args, lab: ProbeLab, mode: Mode, rate: number, runN
       rate,
       run: runNo,
       seconds: dt,
+      senderPps,
       sentPps: sent / dt,
       forwardedPps: forwarded / dt,
       sent,
@@ -490,7 +497,7 @@ function report(args: Args, env: Record<string, unknown>, results: RunResult[]):
     const io = r.mode === "xdp"
       ? `, kicks ${f.kicks} (EAGAIN ${f.kickEagain}), tx need_wakeup set ${f.txNeedWakeupSeen}/${
         f.txNeedWakeupSeen + f.txNoWakeupSeen
-      }, fill need_wakeup ${f.fillNeedWakeupSeen}, rx ring full ${f.rxSocket?.rxRingFull}, fill empty ${f.rxSocket?.rxFillRingEmptyDescs}`
+      }, fill need_wakeup ${f.fillNeedWakeupSeen}, polls ${f.polls} (timeouts ${f.pollTimeouts}, woke to an empty ring ${f.pollEmpty}, errors ${f.pollErrors}), rx ring full ${f.rxSocket?.rxRingFull}, fill empty ${f.rxSocket?.rxFillRingEmptyDescs}`
       : r.mode === "packet"
       ? `, tx dropped ${f.txDropped}, rx dropped by the kernel ${f.rxDroppedKernel}`
       : "";

@@ -119,10 +119,13 @@ function modeReflect(dev: string, count: string): unknown {
       fill.entries[k * 2 + 1] = 0;
     }
     Atomics.store(fill.producer, 0, 1024);
-    const pollBuf = new ArrayBuffer(8);
-    new Int32Array(pollBuf)[0] = xsk.fd;
-    new Int16Array(pollBuf)[2] = POLLIN;
-    const pollPtr = pointerAt(addressOf(new Uint8Array(pollBuf)));
+    // A pointer does not keep its buffer alive: revents is read after each
+    // poll, which keeps `pollFd` (and the memory the kernel writes) alive.
+    const pollFd = new Int16Array(new ArrayBuffer(8));
+    new Int32Array(pollFd.buffer)[0] = xsk.fd;
+    pollFd[2] = POLLIN;
+    const pollPtr = pointerAt(addressOf(new Uint8Array(pollFd.buffer)));
+    let pollErrors = 0;
     console.log(JSON.stringify({ ready: true }));
 
     let got = 0, sent = 0, kicks = 0, txNeedWakeup = 0, fillNeedWakeup = 0;
@@ -172,11 +175,12 @@ function modeReflect(dev: string, count: string): unknown {
       fillProd = (fillProd + done) >>> 0;
       Atomics.store(comp.consumer, 0, compCons);
       Atomics.store(fill.producer, 0, fillProd);
-      if (n === 0) poll(pollPtr, 1, 10);
+      if (n === 0 && (poll(pollPtr, 1, 10) < 0 || (pollFd[3] & ~POLLIN) !== 0)) pollErrors++;
     }
     return {
       got,
       sent,
+      pollErrors,
       kicks,
       txNeedWakeup,
       fillNeedWakeup,
@@ -318,6 +322,7 @@ Deno.test("an AF_XDP socket with its UMEM in WASM memory receives and sends on a
     const r = await reflector.result() as {
       got: number;
       sent: number;
+      pollErrors: number;
       kicks: number;
       txNeedWakeup: number;
       zeroCopy: boolean;
@@ -328,6 +333,7 @@ Deno.test("an AF_XDP socket with its UMEM in WASM memory receives and sends on a
     };
     assert.deepEqual(ping, { back: 20, distinct: 20 });
     assert.equal(r.got, 21);
+    assert.equal(r.pollErrors, 0);
     assert.equal(r.sent, 21);
     assert.equal(r.zeroCopy, false);
     assert.equal(r.zeroCopyError, "EOPNOTSUPP");
