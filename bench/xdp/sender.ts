@@ -47,7 +47,10 @@ function main() {
     sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
     nanosleep: { parameters: ["buffer", "pointer"], result: "i32" },
     close: { parameters: ["i32"], result: "i32" },
+    __errno_location: { parameters: [], result: "pointer" },
   });
+  const errnoView = new Deno.UnsafePointerView(libc.symbols.__errno_location()!);
+  const errnos: Record<number, number> = {};
   const sa = new Uint8Array(16);
   const sv = new DataView(sa.buffer);
   sv.setUint16(0, AF_INET, true);
@@ -61,8 +64,14 @@ function main() {
       fds.push(fd);
       if (libc.symbols.connect(fd, sa, 16) !== 0) throw new Error(`Cannot connect a UDP socket to ${o.dst}:${o.port}`);
     }
-    const payload = new Uint8Array(o.size).fill(0x61);
-    const iov = new Uint8Array(16);
+    // The kernel follows the addresses in `vec` to `iov` and `payload`, so
+    // both must never move: a typed array of 64 bytes or less made with
+    // `new Uint8Array(n)` lives in V8's heap and moves at the next scavenge
+    // (the kernel then read a stale iovec and failed with EMSGSIZE after a
+    // few seconds); one over an explicit ArrayBuffer is allocated outside
+    // the heap and stays put.
+    const payload = new Uint8Array(new ArrayBuffer(o.size)).fill(0x61);
+    const iov = new Uint8Array(new ArrayBuffer(16));
     const iv = new DataView(iov.buffer);
     iv.setBigUint64(0, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(payload))), true);
     iv.setBigUint64(8, BigInt(o.size), true);
@@ -87,7 +96,11 @@ function main() {
     while (now < until) {
       const r = libc.symbols.sendmmsg(fds[f], vec, burst, 0);
       if (r > 0) sent += r;
-      else errors++;
+      else {
+        errors++;
+        const e = errnoView.getInt32();
+        errnos[e] = (errnos[e] ?? 0) + 1;
+      }
       f = f + 1 === fds.length ? 0 : f + 1;
       now = performance.now();
       if (gapMs > 0) {
@@ -101,9 +114,10 @@ function main() {
         }
       }
     }
-    void payload.length;
+    // Both stay referenced until the last sendmmsg.
+    void payload.length, iov.length;
     const seconds = (now - t0) / 1000;
-    console.log(JSON.stringify({ sent, errors, seconds, pps: sent / seconds }));
+    console.log(JSON.stringify({ sent, errors, errnos, seconds, pps: sent / seconds }));
   } finally {
     for (const fd of fds) libc.symbols.close(fd);
     libc.close();

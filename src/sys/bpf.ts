@@ -63,6 +63,16 @@ export const XDP_MD = { data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rx
 /** Size of one BPF instruction. */
 export const INSN_SIZE = 8;
 
+/**
+ * A zeroed buffer outside V8's heap. Every buffer whose address goes into a
+ * bpf_attr must be one: a typed array of 64 bytes or less made with `new
+ * Uint8Array(n)` lives in the heap and can move at any allocation (a BigInt
+ * conversion is enough) before the kernel reads it.
+ */
+function offHeap(n: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(n));
+}
+
 function bpf(cmd: number, attr: Uint8Array): number {
   return Number(lib.symbols.syscall(BigInt(SYS_bpf), BigInt(cmd), attr, attr.byteLength));
 }
@@ -159,27 +169,33 @@ export function createXskMap(entries: number, name = "lvsd_xsks"): number {
 
 /** Puts the AF_XDP socket `xskFd` at index `queue` of XSKMAP `mapFd`. */
 export function xskMapSet(mapFd: number, queue: number, xskFd: number): void {
-  const kv = new Uint32Array([queue, xskFd]);
-  const kvBytes = new Uint8Array(kv.buffer);
+  const kvBytes = offHeap(8);
+  new DataView(kvBytes.buffer).setUint32(0, queue, true);
+  new DataView(kvBytes.buffer).setUint32(4, xskFd, true);
   const attr = new Uint8Array(32);
   const v = new DataView(attr.buffer);
   v.setUint32(0, mapFd, true);
   v.setBigUint64(8, BigInt(addressOf(kvBytes)), true);
   v.setBigUint64(16, BigInt(addressOf(kvBytes) + 4), true);
   v.setBigUint64(24, 0n, true); // BPF_ANY
-  if (bpf(BPF_MAP_UPDATE_ELEM, attr) < 0) {
+  const r = bpf(BPF_MAP_UPDATE_ELEM, attr);
+  void kvBytes.length; // referenced until the kernel has read it
+  if (r < 0) {
     throw LibcError.fromErrno(`Cannot put AF_XDP socket ${xskFd} at queue ${queue} of XSKMAP ${mapFd}`);
   }
 }
 
 /** Removes index `queue` from XSKMAP `mapFd` (no error if it was empty). */
 export function xskMapDelete(mapFd: number, queue: number): void {
-  const key = new Uint32Array([queue]);
+  const key = offHeap(4);
+  new DataView(key.buffer).setUint32(0, queue, true);
   const attr = new Uint8Array(32);
   const v = new DataView(attr.buffer);
   v.setUint32(0, mapFd, true);
-  v.setBigUint64(8, BigInt(addressOf(new Uint8Array(key.buffer))), true);
-  if (bpf(BPF_MAP_DELETE_ELEM, attr) < 0 && errno() !== 2 /* ENOENT */) {
+  v.setBigUint64(8, BigInt(addressOf(key)), true);
+  const r = bpf(BPF_MAP_DELETE_ELEM, attr);
+  void key.length; // referenced until the kernel has read it
+  if (r < 0 && errno() !== 2 /* ENOENT */) {
     throw LibcError.fromErrno(`Cannot delete queue ${queue} from XSKMAP ${mapFd}`);
   }
 }
@@ -189,8 +205,10 @@ export function xskMapDelete(mapFd: number, queue: number): void {
  * the verifier log on and puts the log in the error.
  */
 export function loadXdpProgram(insns: Insn[], name = "lvsd_xdp"): number {
-  const code = encode(insns);
-  const license = new TextEncoder().encode("GPL\0");
+  const code = offHeap(insns.length * INSN_SIZE);
+  code.set(encode(insns));
+  const license = offHeap(4);
+  license.set([0x47, 0x50, 0x4c, 0]); // "GPL": the helpers used are GPL-only
   const attempt = (log: Uint8Array | null) => {
     const attr = new Uint8Array(128);
     const v = new DataView(attr.buffer);
@@ -205,12 +223,14 @@ export function loadXdpProgram(insns: Insn[], name = "lvsd_xdp"): number {
     }
     attr.set(new TextEncoder().encode(name.slice(0, 15)), 48); // prog_name[16]
     v.setUint32(68, BPF_XDP, true); // expected_attach_type
-    return bpf(BPF_PROG_LOAD, attr);
+    const fd = bpf(BPF_PROG_LOAD, attr);
+    void code.length, license.length; // referenced until the kernel has read them
+    return fd;
   };
   const fd = attempt(null);
   if (fd >= 0) return fd;
   const code0 = errno();
-  const log = new Uint8Array(64 * 1024);
+  const log = offHeap(64 * 1024);
   const again = attempt(log);
   if (again >= 0) return again;
   const text = new TextDecoder().decode(log.subarray(0, log.indexOf(0) < 0 ? log.length : log.indexOf(0))).trim();
@@ -255,12 +275,13 @@ export interface XdpTestRun {
  * needs a real interface that has it). Nothing is sent or redirected.
  */
 export function testRunXdp(progFd: number, frame: Uint8Array, ifindex = 0, queue = 0): XdpTestRun {
-  const dataIn = frame.slice();
-  const dataOut = new Uint8Array(frame.length + 256);
-  const ctx = new Uint32Array(6); // struct xdp_md
+  const dataIn = offHeap(frame.length);
+  dataIn.set(frame);
+  const dataOut = offHeap(frame.length + 256);
+  const ctxBytes = offHeap(24); // struct xdp_md
+  const ctx = new Uint32Array(ctxBytes.buffer);
   ctx[3] = ifindex;
   ctx[4] = queue;
-  const ctxBytes = new Uint8Array(ctx.buffer);
   const attr = new Uint8Array(80);
   const v = new DataView(attr.buffer);
   v.setUint32(0, progFd, true);
@@ -276,5 +297,7 @@ export function testRunXdp(progFd: number, frame: Uint8Array, ifindex = 0, queue
   if (bpf(BPF_PROG_TEST_RUN, attr) < 0) {
     throw LibcError.fromErrno(`Cannot test-run XDP program ${progFd} on a ${frame.length}-byte frame`);
   }
+  // The buffers stay referenced until the kernel is done with them.
+  void dataIn.length, ctxBytes.length;
   return { verdict: v.getUint32(4, true), frame: dataOut.slice(0, v.getUint32(12, true)) };
 }
