@@ -101,6 +101,31 @@ export interface RunResult {
   idleBefore: number;
   /** The forwarder's own counters (rx, tx, drops, polls, kicks, socket stats). */
   forwarder: Record<string, unknown>;
+  /** Why the run is left out of the medians (it was repeated), or "" when valid. */
+  invalid: string;
+}
+
+/**
+ * A run whose numbers cannot stand for the path: a process gone before the
+ * second sample (NaN CPU), or, at a paced rate, the offered rate not sent or
+ * not forwarded (the sender or the forwarder starved by other jobs on the
+ * machine: per-packet CPU then measures the stall, not the path).
+ */
+export function invalidReason(r: Omit<RunResult, "invalid">): string {
+  if (![r.fwdCores, r.senderCores, r.ksoftirqdCores, r.oursUsPerPkt].every(Number.isFinite)) {
+    return "a process ended before the second sample";
+  }
+  // /proc/stat is tick-sampled and under-counts short bursts, so this only
+  // catches other jobs that were clearly busy; it never flags a quiet run.
+  const others = r.machineBusy * cpuCount() - (r.fwdCores + r.senderCores + r.ksoftirqdCores);
+  if (others > 0.25) return `other jobs used about ${others.toFixed(2)} cores during the run`;
+  if (r.rate > 0) {
+    if (Math.abs(r.sentPps - r.rate) > 0.03 * r.rate) return `sent ${Math.round(r.sentPps)} pps, not ${r.rate}`;
+    if (r.mode !== "none" && r.forwardedPps < 0.97 * r.sentPps) {
+      return `forwarded ${Math.round(r.forwardedPps)} of ${Math.round(r.sentPps)} pps`;
+    }
+  }
+  return "";
 }
 
 /** A child process whose stdout lines we read. */
@@ -176,14 +201,14 @@ async function sentFrames(lab: ProbeLab): Promise<number> {
   return j[0].stats64.tx.packets;
 }
 
-/** Waits (at most `seconds`) until the machine is below 15% busy over a second; returns the last busy fraction. */
+/** Waits (at most `seconds`) until the machine is below 10% busy over a second; returns the last busy fraction. */
 async function waitIdle(seconds: number): Promise<number> {
   const until = performance.now() + seconds * 1000;
   while (true) {
     const a = machineCpu();
     await sleep(1000);
     const busy = cpuDelta(a, machineCpu()).busyFraction;
-    if (busy < 0.15 || performance.now() >= until) return busy;
+    if (busy < 0.1 || performance.now() >= until) return busy;
   }
 }
 
@@ -227,7 +252,8 @@ async function measure(args: Args, lab: ProbeLab, mode: Mode, rate: number, runN
       live.add(fwd);
       await fwd.line(0, 15000, `the ${mode} forwarder`);
     }
-    const senderSeconds = (WARMUP_MS / 1000) + seconds + 0.5;
+    // Margin after the window: under load our own sampling (two spawns) runs late.
+    const senderSeconds = (WARMUP_MS / 1000) + seconds + 3;
     sender = new Child([
       "ip",
       "netns",
@@ -294,7 +320,7 @@ async function measure(args: Args, lab: ProbeLab, mode: Mode, rate: number, runN
     const perPkt = mode === "none" ? sent : forwarded;
     const machine = cpuDelta(a.m, b.m);
     const fwdNs = b.f - a.f, senderNs = b.s - a.s, softNs = b.k - a.k;
-    return {
+    const result = {
       mode,
       rate,
       run: runNo,
@@ -315,6 +341,7 @@ async function measure(args: Args, lab: ProbeLab, mode: Mode, rate: number, runN
       idleBefore,
       forwarder: counters,
     };
+    return { ...result, invalid: invalidReason(result) };
   } finally {
     await Deno.writeTextFile(stopFile, "").catch(() => {});
     for (const c of [sender, fwd]) {
@@ -362,7 +389,8 @@ export interface SummaryRow {
   directorUsPerPkt: number | null;
 }
 
-export function summarize(results: RunResult[]): SummaryRow[] {
+export function summarize(all: RunResult[]): SummaryRow[] {
+  const results = all.filter((r) => !r.invalid);
   const rows: SummaryRow[] = [];
   for (const rate of [...new Set(results.map((r) => r.rate))]) {
     const base = results.filter((r) => r.rate === rate && r.mode === "none");
@@ -398,7 +426,9 @@ export function summarize(results: RunResult[]): SummaryRow[] {
 async function environment(lab: ProbeLab) {
   const offloads = await inNs(lab.fwd, ["ethtool", "-k", LAB.fwdIn]).catch((e) => String(e));
   const pick = (name: string) => offloads.match(new RegExp(`^${name}: (\\S+)`, "m"))?.[1] ?? "?";
-  const link = JSON.parse(await run(["ip", "-n", lab.fwd, "-j", "-d", "link", "show", "dev", LAB.fwdIn]))[0];
+  // Queues in use (ethtool -l "Current hardware settings"), not the allocated maximum.
+  const channels = await inNs(lab.fwd, ["ethtool", "-l", LAB.fwdIn]).catch((e) => String(e));
+  const current = channels.slice(channels.indexOf("Current"));
   return {
     kernel: Deno.osRelease(),
     deno: Deno.version.deno,
@@ -406,8 +436,8 @@ async function environment(lab: ProbeLab) {
     cpus: cpuCount(),
     fwdInGro: pick("generic-receive-offload"),
     fwdInTso: pick("tcp-segmentation-offload"),
-    fwdInRxQueues: link.num_rx_queues,
-    fwdInTxQueues: link.num_tx_queues,
+    fwdInRxQueues: Number(current.match(/^RX:\s+(\d+)/m)?.[1] ?? NaN),
+    fwdInTxQueues: Number(current.match(/^TX:\s+(\d+)/m)?.[1] ?? NaN),
   };
 }
 
@@ -428,7 +458,7 @@ function report(args: Args, env: Record<string, unknown>, results: RunResult[]):
     }`,
   );
   L.push(
-    `# xf0 (forwarder in): GRO ${env.fwdInGro}, TSO ${env.fwdInTso}, ${env.fwdInRxQueues} rx / ${env.fwdInTxQueues} tx queues; 64-byte UDP payload (106-byte frames)`,
+    `# xf0 (forwarder in): GRO ${env.fwdInGro}, TSO ${env.fwdInTso}, ${env.fwdInRxQueues} rx / ${env.fwdInTxQueues} tx queues in use; 64-byte UDP payload (106-byte frames)`,
   );
   L.push("#");
   L.push(
@@ -445,7 +475,7 @@ function report(args: Args, env: Record<string, unknown>, results: RunResult[]):
   L.push(
     [
       "offered".padEnd(10),
-      "path".padEnd(7),
+      "path (runs)".padEnd(11),
       "sent pps".padStart(9),
       "forwarded pps [min-max]".padEnd(30),
       "fwd µs/pkt [min-max]".padEnd(22),
@@ -461,7 +491,7 @@ function report(args: Args, env: Record<string, unknown>, results: RunResult[]):
     L.push(
       [
         rateName(r.rate).padEnd(10),
-        r.mode.padEnd(7),
+        `${r.mode} (${r.runs})`.padEnd(11),
         fmt(r.sentPps.median, 0).padStart(9),
         (r.mode === "none" ? "-" : range(r.forwardedPps, 0)).padEnd(30),
         (r.mode === "none" ? "-" : range(r.fwdUsPerPkt)).padEnd(22),
@@ -490,6 +520,49 @@ function report(args: Args, env: Record<string, unknown>, results: RunResult[]):
     );
   }
   L.push("");
+  L.push("Ratios xdp / packet per repetition (each pair measured back to back), median [min-max]:");
+  for (const rate of [...new Set(rows.map((r) => r.rate))]) {
+    const valid = results.filter((r) => r.rate === rate && !r.invalid);
+    const fwd: number[] = [], dir: number[] = [];
+    for (const k of [...new Set(valid.map((r) => r.run))]) {
+      const of = (m: Mode) => valid.find((r) => r.run === k && r.mode === m);
+      const p = of("packet"), x = of("xdp"), n = of("none");
+      if (!p || !x) continue;
+      fwd.push(x.fwdUsPerPkt / p.fwdUsPerPkt);
+      if (n) dir.push((x.oursUsPerPkt - n.oursUsPerPkt) / (p.oursUsPerPkt - n.oursUsPerPkt));
+    }
+    if (!fwd.length) continue;
+    const st = (v: number[]) => `${fmt(median(v))} [${fmt(Math.min(...v))}-${fmt(Math.max(...v))}]`;
+    L.push(
+      `  ${rateName(rate)}: fwd µs/pkt ×${st(fwd)}${
+        dir.length ? `, director µs/pkt ×${st(dir)}` : ""
+      } (${fwd.length} pairs)`,
+    );
+  }
+  L.push("");
+  const paced = [...new Set(rows.map((r) => r.rate))].filter((r) => r > 0).map((rate) => ({
+    rate,
+    p: rows.find((r) => r.rate === rate && r.mode === "packet"),
+    x: rows.find((r) => r.rate === rate && r.mode === "xdp"),
+  })).filter((c) => c.p?.directorUsPerPkt != null && c.x?.directorUsPerPkt != null);
+  if (paced.length) {
+    const wins = paced.every((c) =>
+      c.x!.directorUsPerPkt! < c.p!.directorUsPerPkt! && c.x!.fwdUsPerPkt.median < c.p!.fwdUsPerPkt.median
+    );
+    const how = paced.map((c) =>
+      `${rateName(c.rate)}: director ${fmt(c.x!.directorUsPerPkt!)} vs ${fmt(c.p!.directorUsPerPkt!)} µs/pkt (×${
+        fmt(c.x!.directorUsPerPkt! / c.p!.directorUsPerPkt!)
+      }), forwarder process ${fmt(c.x!.fwdUsPerPkt.median)} vs ${fmt(c.p!.fwdUsPerPkt.median)} (×${
+        fmt(c.x!.fwdUsPerPkt.median / c.p!.fwdUsPerPkt.median)
+      })`
+    ).join("; ");
+    L.push(
+      wins
+        ? `Verdict: GO. AF_XDP forwards for less CPU per packet than AF_PACKET at every paced rate: ${how}.`
+        : `Verdict: NO-GO. AF_XDP does not use less CPU per forwarded packet than AF_PACKET at every paced rate: ${how}.`,
+    );
+    L.push("");
+  }
   L.push("Per run (frames/wake: frames per loop pass that had frames; idle: machine busy in the second before):");
   for (const r of results) {
     const f = r.forwarder as Record<string, number> & { rxSocket?: Record<string, number> };
@@ -510,7 +583,7 @@ function report(args: Args, env: Record<string, unknown>, results: RunResult[]):
         fmt(r.idleBefore * 100, 0)
       }%)${r.mode === "none" ? "" : `; frames/wake ${fmt(f.rx / Math.max(1, passes), 1)}`}${io}${
         r.stray ? `; STRAY ${r.stray}` : ""
-      }`,
+      }${r.invalid ? `; EXCLUDED: ${r.invalid}` : ""}`,
     );
   }
   const first = (m: Mode) => (results.find((r) => r.mode === m)?.forwarder as { firstFrame?: string })?.firstFrame;
@@ -537,15 +610,26 @@ async function main() {
         for (let k = 0; k < args.runs; k++) {
           const paths: Mode[] = k % 2 === 0 ? ["packet", "xdp"] : ["xdp", "packet"];
           const order: Mode[] = rate === 0 ? paths : ["none", ...paths];
-          for (const mode of order) {
-            const r = await measure(args, lab, mode, rate, k + 1);
-            results.push(r);
+          for (let attempt = 0, valid = false; !valid && attempt < 4; attempt++) {
+            // The paths of one repetition are measured back to back; if any
+            // of them is invalid, the whole repetition is measured again (at
+            // most three times), so each pair stays a same-conditions comparison.
+            const batch: RunResult[] = [];
+            for (const mode of order) batch.push(await measure(args, lab, mode, rate, k + 1));
+            valid = batch.every((r) => !r.invalid);
+            if (!valid) {
+              const why = batch.filter((r) => r.invalid).map((r) => `${r.mode}: ${r.invalid}`).join("; ");
+              for (const r of batch) r.invalid ||= `repeated with its repetition (${why})`;
+            }
+            results.push(...batch);
+          }
+          for (const r of results.filter((r) => r.rate === rate && r.run === k + 1)) {
             console.error(
-              `${rateName(rate)} ${mode} #${k + 1}: sent ${fmt(r.sentPps, 0)} pps, forwarded ${
+              `${rateName(rate)} ${r.mode} #${k + 1}: sent ${fmt(r.sentPps, 0)} pps, forwarded ${
                 fmt(r.forwardedPps, 0)
               } pps, fwd ${fmt(r.fwdUsPerPkt)} µs/pkt, ours ${fmt(r.oursUsPerPkt)} µs/pkt, machine ${
                 fmt(r.machineBusy * 100, 0)
-              }% busy (idle before ${fmt(r.idleBefore * 100, 0)}%)`,
+              }% busy (idle before ${fmt(r.idleBefore * 100, 0)}%)${r.invalid ? `; INVALID: ${r.invalid}` : ""}`,
             );
           }
         }
