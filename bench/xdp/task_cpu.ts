@@ -48,3 +48,19 @@ export function ksoftirqdPids(): number[] {
 export function sumCpuNs(pids: number[]): number {
   return pids.reduce((s, p) => s + processCpuNs(p), 0);
 }
+
+/**
+ * CPU nanoseconds of every task on the machine (all processes' threads and
+ * kernel threads), for telling whether other jobs ran during a measurement.
+ * Tasks that end between two samples are missing from the second one, so a
+ * difference can only under-state what others used.
+ */
+export function allTasksCpuNs(): number {
+  let sum = 0;
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const n = processCpuNs(Number(e.name));
+    if (Number.isFinite(n)) sum += n;
+  }
+  return sum;
+}
