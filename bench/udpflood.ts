@@ -65,7 +65,7 @@ function main() {
     },
     close: { parameters: ["i32"], result: "i32" },
   });
-  const sa = new Uint8Array(16);
+  const sa = new Uint8Array(new ArrayBuffer(16));
   const sv = new DataView(sa.buffer);
   sv.setUint16(0, AF_INET, true);
   sv.setUint16(2, args.port, false);
@@ -81,9 +81,12 @@ function main() {
         throw new Error(`connect() to ${args.dst}:${args.port} failed`);
       }
     }
-    // One payload and one iovec shared by all BATCH messages.
-    const payload = new Uint8Array(args.size).fill(0x61);
-    const iov = new Uint8Array(16);
+    // One payload and one iovec shared by all BATCH messages. Both are
+    // made on an ArrayBuffer: a small `new Uint8Array(n)` (≤ 64 bytes) may
+    // live in V8's heap and move at a garbage collection, leaving the
+    // address the kernel follows stale.
+    const payload = new Uint8Array(new ArrayBuffer(args.size)).fill(0x61);
+    const iov = new Uint8Array(new ArrayBuffer(16));
     const iv = new DataView(iov.buffer);
     iv.setBigUint64(
       0,
