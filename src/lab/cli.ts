@@ -2,9 +2,13 @@
  * `deno task lab up|down|status`: a lab that outlives the command, for poking
  * at by hand.
  *
- * - `up [--offloads off] [--no-servers] [--json]`: builds a lab, starts the
- *   three real servers (logs in /run/lvsd-lab/<ns>.log), prints the names and
- *   leaves everything running.
+ * - `up [--offloads off] [--no-servers] [--forward masq|route|tunnel] [--json]`:
+ *   builds a lab, starts the three real servers (logs in
+ *   /run/lvsd-lab/<ns>.log), prints the names and leaves everything running.
+ *   `--forward route` sets the real servers up for direct routing (VIP on
+ *   lo, arp_ignore/arp_announce, replies to the client not through the
+ *   director), `--forward tunnel` the same with `lvsd decap` (IPIP) instead
+ *   of the VIP on lo; the printed config line names the matching config.
  * - `down [prefix] [--force]`: removes one lab, or every lab recorded in
  *   /run/lvsd-lab: kills its recorded processes by PID (only if their start
  *   time still matches) and whatever else runs in its namespaces, deletes the
@@ -17,6 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import {
+  CLIENT_LAN_ADDR,
   Lab,
   LAB_PREFIX_RE,
   LAB_STATE_DIR,
@@ -27,7 +32,7 @@ import {
   removeLabSync,
 } from "./lab.ts";
 
-const USAGE = `usage: cli.ts up [--offloads off] [--no-servers] [--json]
+const USAGE = `usage: cli.ts up [--offloads off] [--no-servers] [--forward masq|route|tunnel] [--json]
        cli.ts down [prefix] [--force]
        cli.ts status`;
 
@@ -58,6 +63,7 @@ async function up(args: string[]): Promise<number> {
     options: {
       offloads: { type: "string", default: "on" },
       "no-servers": { type: "boolean" },
+      forward: { type: "string", default: "masq" },
       json: { type: "boolean" },
     },
   });
@@ -65,10 +71,18 @@ async function up(args: string[]): Promise<number> {
     console.error(`Cannot parse --offloads "${values.offloads}": want on|off`);
     return 2;
   }
+  const forward = values.forward;
+  if (forward !== "masq" && forward !== "route" && forward !== "tunnel") {
+    console.error(`Cannot parse --forward "${forward}": want masq, route or tunnel`);
+    return 2;
+  }
   const t0 = performance.now();
   const lab = await Lab.up({ offloads: values.offloads === "on" });
   try {
     if (!values["no-servers"]) await lab.startRealServers({ detach: true });
+    const all = lab.serverNames.map((_, i) => i);
+    if (forward !== "masq") await lab.directReturn(all, { vipOnLo: forward === "route" });
+    if (forward === "tunnel") await lab.startDecap(all, { detach: true });
   } catch (e) {
     await lab.down();
     throw e;
@@ -100,6 +114,14 @@ async function up(args: string[]): Promise<number> {
         (proc ? `  http :80 udp :7 pid ${proc.pid} (log ${LAB_STATE_DIR}/${proc.ns}.log)` : "");
     }),
     `  VIP       ${lab.addr.vip} (assigned nowhere: lvsd answers ARP for it)`,
+    ...(forward === "masq" ? [] : [
+      `  ${
+        (forward === "route" ? "DR" : "tunnel").padEnd(8)
+      }  real servers answer the client directly (client lan0 ${CLIENT_LAN_ADDR}); ${
+        forward === "route" ? "VIP on lo, arp_ignore=1, arp_announce=2" : "lvsd decap (IPIP) holds the VIP on lvsd-tun0"
+      }`,
+      `            use forward: ${forward} for every dest (port 80 / 7, as the service)`,
+    ]),
     `  try:      ip netns exec ${lab.ns.director} ${lab.deno} run -A src/main.ts --config config/demo.yaml`,
     `            ip netns exec ${lab.ns.client} curl -s http://${lab.addr.vip}/`,
     `  remove:   deno task lab down ${p}`,

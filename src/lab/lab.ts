@@ -767,12 +767,16 @@ export class Lab {
    * Starts `lvsd decap` for the VIP in these servers' namespaces (tunnel
    * real servers on a kernel without ipip) and waits until each is ready.
    */
-  async startDecap(servers: readonly number[], opts: { tunType?: "ipip" | "gue"; tunPort?: number } = {}) {
+  async startDecap(
+    servers: readonly number[],
+    opts: { tunType?: "ipip" | "gue"; tunPort?: number; detach?: boolean } = {},
+  ) {
     const procs = servers.map((i) => {
       const args = [this.deno, "run", "-A", "--cached-only", LVSD_MAIN_PATH, "decap", "--vip", VIP];
       if (opts.tunType) args.push("--tun-type", opts.tunType);
       if (opts.tunPort) args.push("--tun-port", String(opts.tunPort));
-      const p = this.spawn(this.ns.servers[i], args);
+      const ns = this.ns.servers[i];
+      const p = this.spawn(ns, args, opts.detach ? { logFile: `${LAB_STATE_DIR}/${ns}-decap.log` } : {});
       this.#decaps.set(i, p);
       return p;
     });

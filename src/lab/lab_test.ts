@@ -236,3 +236,15 @@ Deno.test("Lab.up refuses a prefix in use and leaves that lab alone", async () =
     [],
   );
 });
+
+Deno.test("lab cli: an unknown --forward is refused with its name, before anything is built", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./cli.ts", import.meta.url).pathname, "up", "--forward", "nat"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  if (out.code !== 2 || !err.includes('Cannot parse --forward "nat": want masq, route or tunnel')) {
+    throw new Error(`exit ${out.code}: ${err}`);
+  }
+});
