@@ -224,7 +224,7 @@ export function removeLabSync(
   for (
     const f of [
       `${prefix}.json`,
-      ...namespaces.filter((n) => n.startsWith(`${prefix}-`)).map((n) => `${n}.log`),
+      ...namespaces.filter((n) => n.startsWith(`${prefix}-`)).flatMap((n) => [`${n}.log`, `${n}-decap.log`]),
     ]
   ) {
     try {
