@@ -284,6 +284,31 @@ function handleArp(f: u32, flen: u32, ifslot: u32, copy: u32, sb: u32, tci: u32)
 }
 
 /**
+ * Addresses the frame at `f` to connection `c`'s real server: its next hop
+ * as the supervisor knows it now (one atomic read of DSTATE_MAC, so a MAC
+ * change reaches live connections), from our MAC on `dslot`.
+ */
+function toDestMacs(f: u32, c: u32, dslot: u32): void {
+  const nh = atomic.load<u64>(DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE + DSTATE_MAC);
+  store<u32>(f, <u32> nh);
+  store<u16>(f + 4, <u16> (nh >> 32));
+  copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
+}
+
+/** Wraps the frame at `v` (IP packet of `tot` bytes) for tunnel connection `c`; sets outShift/outLen. */
+function encapsulateFor(v: u32, c: u32, dslot: u32, tot: u32, flen: u32): void {
+  outShift = encapsulate(
+    v,
+    tot,
+    load<u32>(c + CONN_DADDR),
+    load<u32>(ifaceAddr(dslot) + IFACE_ADDR),
+    <u32> load<u8>(c + CONN_TUN_TYPE),
+    <u32> load<u16>(c + CONN_TUN_PORT),
+  );
+  outLen = flen + outShift;
+}
+
+/**
  * An ICMP error towards a VIP that quotes a packet of one of our
  * connections (ip_vs_in_icmp): passed on to that connection's real server
  * by the connection's method.
@@ -312,21 +337,8 @@ function relayIcmpIn(v: u32, f: u32, ip: u32, tot: u32, l4: u32, l4len: u32, fle
   const fwd = load<u8>(c + CONN_FWD);
   if (fwd == FWD_MASQ) natIcmpIn(ip, l4, l4len, q, load<u32>(c + CONN_DADDR), <u32> load<u16>(c + CONN_DPORT));
   const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
-  const nh = atomic.load<u64>(DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE + DSTATE_MAC);
-  store<u32>(f, <u32> nh);
-  store<u16>(f + 4, <u16> (nh >> 32));
-  copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
-  if (fwd == FWD_TUNNEL) {
-    outShift = encapsulate(
-      v,
-      tot,
-      load<u32>(c + CONN_DADDR),
-      load<u32>(ifaceAddr(dslot) + IFACE_ADDR),
-      <u32> load<u8>(c + CONN_TUN_TYPE),
-      <u32> load<u16>(c + CONN_TUN_PORT),
-    );
-    outLen = flen + outShift;
-  }
+  toDestMacs(f, c, dslot);
+  if (fwd == FWD_TUNNEL) encapsulateFor(v, c, dslot, tot, flen);
   outVlan = <u32> load<u16>(c + CONN_DVLAN);
   if (!stillLive(c, inc)) {
     S.drop(sb, S.D_NO_CONN);
@@ -642,6 +654,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
   // own length; the IP payload may carry padding after it).
   let tflags: u32 = 0;
   let sumLen = l4len;
+  const gso = load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE;
   if (proto == IPPROTO_TCP) {
     const doff = (<u32> load<u8>(l4 + TCP_DOFF) >> 4) << 2;
     if (l4len < TCP_MIN_HLEN || doff < TCP_MIN_HLEN || doff > l4len) {
@@ -652,7 +665,6 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     tflags = <u32> load<u8>(l4 + TCP_FLAGS);
   } else {
     const ulen = <u32> bswap<u16>(load<u16>(l4 + UDP_LEN));
-    const gso = load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE;
     if (l4len < UDP_HLEN || ulen < UDP_HLEN || (!gso && ulen > l4len)) {
       if (vip) S.drop(sb, S.D_BAD_L4_HEADER);
       else S.count(sb, S.G_IGNORED, 1);
@@ -667,13 +679,13 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
   const verified = partial || (vflags & VNET_F_DATA_VALID) != 0;
   const checkAt = l4 + (proto == IPPROTO_TCP ? TCP_CHECK : UDP_CHECK);
   const saddr = load<u32>(ip + IP_SADDR);
-  if (load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE) S.count(sb, S.G_GSO_FRAMES, 1);
+  if (gso) S.count(sb, S.G_GSO_FRAMES, 1);
   if (partial) S.count(sb, S.G_CSUM_PARTIAL, 1);
 
   if (vip) {
     // Client -> VIP: the in direction.
-    let svc = svcLookup(copy, proto, daddr, dport);
-    if (svc == 0) svc = svcLookup(copy, proto, daddr, 0); // a port-0 (any port) persistent service
+    // Exact port, then a port range, then a port-0 (any port) service.
+    const svc = svcLookup(copy, proto, daddr, dport);
     if (svc == 0) {
       S.drop(sb, S.D_NO_SERVICE);
       return NO_TX;
@@ -709,7 +721,6 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
       tcpTransition(c, inc, noOutput ? DIR_INPUT_ONLY : DIR_INPUT, tflags, now);
     } else udpRefresh(c, inc, now);
     const dslot = <u32> load<u8>(c + CONN_DEST_IFACE);
-    const gso = load<u8>(v + VNET_GSO_TYPE) != VNET_GSO_NONE;
     // The MTU towards the real server, before anything is rewritten (the
     // answer quotes what the client sent), as IPVS's ensure_mtu_is_adequate
     // does for every method: a packet, or each segment a GSO frame becomes,
@@ -737,23 +748,11 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     ) {
       copyMac(c + CONN_CMAC, f + ETH_SRC);
     }
-    // The dest's next hop as the supervisor knows it now (one atomic read).
-    const nh = atomic.load<u64>(DSTATE + <u32> load<u16>(c + CONN_DEST_ID) * DSTATE_SIZE + DSTATE_MAC);
-    store<u32>(f, <u32> nh);
-    store<u16>(f + 4, <u16> (nh >> 32));
-    copyMac(f + ETH_SRC, ifaceAddr(dslot) + IFACE_MAC);
+    toDestMacs(f, c, dslot);
     // After the MACs: encapsulation moves the Ethernet header into the headroom.
     if (fwd == FWD_TUNNEL) {
       if (gso) return tunnelSegments(v, tot, proto, c, dslot, sb);
-      outShift = encapsulate(
-        v,
-        tot,
-        load<u32>(c + CONN_DADDR),
-        load<u32>(ifaceAddr(dslot) + IFACE_ADDR),
-        <u32> load<u8>(c + CONN_TUN_TYPE),
-        <u32> load<u16>(c + CONN_TUN_PORT),
-      );
-      outLen = flen + outShift;
+      encapsulateFor(v, c, dslot, tot, flen);
     }
     const sid = <u32> load<u16>(c + CONN_SVC_ID);
     const did = <u32> load<u16>(c + CONN_DEST_ID);
