@@ -138,3 +138,32 @@ export function counter(status: string, name: string): number {
   const m = status.match(new RegExp(`\\b${name}=(\\d+)`));
   return m ? Number(m[1]) : 0;
 }
+
+/**
+ * A config with one TCP :80 service on the VIP over rs1..rsN, one dest line
+ * each as written by `dest(i)` (the inside of its `{ }` after the address).
+ */
+export function httpServiceYaml(
+  scheduler: string,
+  dests: string[],
+  serviceExtra = "",
+): string {
+  const lines = dests.map((d, i) => `      - { address: 10.20.0.${11 + i}, ${d} }`).join("\n");
+  return `workers: 2
+conn_table_size: 65536
+interfaces: [ { name: ext0 }, { name: int0 } ]
+services:
+  - proto: tcp
+    vip: ${VIP}
+    port: 80
+    scheduler: ${scheduler}
+${serviceExtra}    dests:
+${lines}
+`;
+}
+
+/** Hex SHA-256 of `bytes` (to compare with `sha256sum` in a namespace). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -6,32 +6,14 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { patternBytes, VIP } from "../../src/lab/mod.ts";
-import { configYaml, counter, withDirector } from "./director.ts";
+import { configYaml, counter, httpServiceYaml, sha256Hex, withDirector } from "./director.ts";
 
 const HERE = new URL("./", import.meta.url).pathname;
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
 function drYaml(forwards: string[], weights = [1, 2, 3]): string {
-  const dests = forwards.map((f, i) =>
-    `      - { address: 10.20.0.${11 + i}, port: 80, forward: ${f}, weight: ${weights[i]} }`
-  ).join("\n");
-  return `workers: 2
-conn_table_size: 65536
-interfaces: [ { name: ext0 }, { name: int0 } ]
-services:
-  - proto: tcp
-    vip: ${VIP}
-    port: 80
-    scheduler: wrr
-    dests:
-${dests}
-`;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+  return httpServiceYaml("wrr", forwards.map((f, i) => `port: 80, forward: ${f}, weight: ${weights[i]}`));
 }
 
 Deno.test({

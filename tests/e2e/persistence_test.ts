@@ -5,23 +5,16 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { VIP } from "../../src/lab/mod.ts";
-import { withDirector } from "./director.ts";
+import { httpServiceYaml, withDirector } from "./director.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
 function yaml(persistent: boolean): string {
-  const dests = [11, 12, 13].map((h) => `      - { address: 10.20.0.${h}, forward: masq }`).join("\n");
-  return `workers: 2
-conn_table_size: 65536
-interfaces: [ { name: ext0 }, { name: int0 } ]
-services:
-  - proto: tcp
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-${persistent ? "    persistence: { timeout: 360 }\n" : ""}    dests:
-${dests}
-`;
+  return httpServiceYaml(
+    "rr",
+    ["forward: masq", "forward: masq", "forward: masq"],
+    persistent ? "    persistence: { timeout: 360 }\n" : "",
+  );
 }
 
 Deno.test({

@@ -7,29 +7,12 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { patternBytes, VIP } from "../../src/lab/mod.ts";
-import { counter, withDirector } from "./director.ts";
+import { counter, httpServiceYaml, sha256Hex, withDirector } from "./director.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
 function tunYaml(tun: string, weights = [1, 2, 3]): string {
-  const dests = weights.map((w, i) => `      - { address: 10.20.0.${11 + i}, forward: tunnel, ${tun} weight: ${w} }`)
-    .join("\n");
-  return `workers: 2
-conn_table_size: 65536
-interfaces: [ { name: ext0 }, { name: int0 } ]
-services:
-  - proto: tcp
-    vip: ${VIP}
-    port: 80
-    scheduler: wrr
-    dests:
-${dests}
-`;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+  return httpServiceYaml("wrr", weights.map((w) => `forward: tunnel, ${tun} weight: ${w}`));
 }
 
 for (const mode of ["ipip", "gue"] as const) {
