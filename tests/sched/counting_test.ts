@@ -18,66 +18,21 @@
  * every expected sequence is derived by hand in the comment above it.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import type { TableService } from "../../src/dataplane/tables.ts";
 import { instantiate } from "../../src/dataplane/module.ts";
-import { mac } from "../fixtures/frames.ts";
-import { Fixture, RS_MACS } from "../fixtures/harness.ts";
+import { Fixture } from "../fixtures/harness.ts";
+import { filler, service } from "./helpers.ts";
 
 type Counting = "lc" | "wlc" | "sed" | "nq" | "fo" | "ovf" | "twos";
-const SVC_ID = 7;
-const FIRST_ID = 100;
-
-/** The service under test (stable id 7): dests rs1..rsN added in this order, ids 100... */
-function service(scheduler: Counting, weights: number[]): TableService {
-  return {
-    id: SVC_ID,
-    proto: "tcp",
-    vip: "10.10.0.100",
-    port: 80,
-    scheduler,
-    dests: weights.map((weight, i) => ({
-      id: FIRST_ID + i,
-      addr: `10.20.0.${11 + i}`,
-      port: 8080,
-      weight,
-      ifaceSlot: 1,
-      mac: new Uint8Array(mac(RS_MACS[i % RS_MACS.length])),
-    })),
-  };
-}
-
-/**
- * A service in front with dests of its own, loaded, so the one under test
- * neither starts at dest entry 0 nor reads counters of dest id 0: a pick
- * that used the wrong offsets would see these counts.
- */
-function filler(): TableService {
-  return {
-    id: 1,
-    proto: "udp",
-    vip: "10.10.0.100",
-    port: 53,
-    scheduler: "rr",
-    dests: [0, 1].map((i) => ({
-      id: i,
-      addr: `10.20.0.${31 + i}`,
-      port: 53,
-      weight: 1,
-      ifaceSlot: 1,
-      mac: new Uint8Array(mac(RS_MACS[i])),
-    })),
-  };
-}
 
 async function fixtureFor(scheduler: Counting, weights: number[]): Promise<Fixture> {
-  const fx = await Fixture.create([filler(), service(scheduler, weights)]);
+  const fx = await Fixture.create([filler("rr", 0), service(scheduler, weights)]);
   setConns(fx, 0, 1000, 1000);
   setConns(fx, 1, 1000, 1000);
   return fx;
 }
 
 /** Dest id of rsK (1-based, in the order added). */
-const rs = (k: number) => FIRST_ID + k - 1;
+const rs = (k: number) => 100 + k - 1; // service()'s dest ids start at 100
 
 function dstate(fx: Fixture, id: number, field: string): number {
   const l = fx.state.layout;

@@ -42,16 +42,19 @@ export function service(scheduler: string, weights: number[], opts: ServiceOpts 
   };
 }
 
-/** Table index 0: an sh service of its own (256 SCHED_TBL entries before ours). */
-export function filler(): TableService {
+/**
+ * Table index 0: a service of its own, by default sh (256 SCHED_TBL entries
+ * before ours), with two dests whose ids start at `firstId`.
+ */
+export function filler(scheduler = "sh", firstId = 50): TableService {
   return {
     id: 1,
     proto: "udp",
     vip: VIP,
     port: 53,
-    scheduler: "sh",
+    scheduler,
     dests: [0, 1].map((i) => ({
-      id: 50 + i,
+      id: firstId + i,
       addr: `10.20.0.${31 + i}`,
       port: 53,
       weight: 1,

@@ -25,56 +25,11 @@
  * di > 1, cw = (cw / di) * di + 1.
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import type { TableService } from "../../src/dataplane/tables.ts";
-import { mac } from "../fixtures/frames.ts";
-import { Fixture, RS_MACS } from "../fixtures/harness.ts";
-
-const SVC_ID = 7;
-
-/** A service under test (stable id 7) with dests rs1..rsN added in this order. */
-function service(scheduler: "rr" | "wrr", weights: number[]): TableService {
-  return {
-    id: SVC_ID,
-    proto: "tcp",
-    vip: "10.10.0.100",
-    port: 80,
-    scheduler,
-    dests: weights.map((weight, i) => ({
-      id: 100 + i,
-      addr: `10.20.0.${11 + i}`,
-      port: 8080,
-      weight,
-      ifaceSlot: 1,
-      mac: new Uint8Array(mac(RS_MACS[i % RS_MACS.length])),
-    })),
-  };
-}
-
-/**
- * A service at index 0 with two dests of its own sits in front of the one
- * under test, so its dests do not start at dest table entry 0 and its
- * scheduler state is not slot 0: a pick must use the right offsets.
- */
-function filler(): TableService {
-  return {
-    id: 1,
-    proto: "udp",
-    vip: "10.10.0.100",
-    port: 53,
-    scheduler: "rr",
-    dests: [0, 1].map((i) => ({
-      id: 50 + i,
-      addr: `10.20.0.${31 + i}`,
-      port: 53,
-      weight: 1,
-      ifaceSlot: 1,
-      mac: new Uint8Array(mac(RS_MACS[i])),
-    })),
-  };
-}
+import { Fixture } from "../fixtures/harness.ts";
+import { filler, service } from "./helpers.ts";
 
 async function fixtureFor(scheduler: "rr" | "wrr", weights: number[]): Promise<Fixture> {
-  return await Fixture.create([filler(), service(scheduler, weights)]);
+  return await Fixture.create([filler("rr"), service(scheduler, weights)]);
 }
 
 /** `n` picks of the service at table index 1 in the active table copy. */
@@ -202,7 +157,7 @@ Deno.test("re-publishing changed weights puts the wrr cursor back at the head, c
   // rs2 2 -> 3: list [rs3 w3, rs2 w3, rs1 w1], di 1, mw 3; cw 1 <= mw is kept.
   // From the head at cw 1: 0 1 2 | cw 0 -> 3: 0 1 | cw 2: 0 1 | cw 1: 0 1 2 ...
   // (Without the reset the next pick would continue after rs2: rs1, pos 2.)
-  await fx.publisher.publish([filler(), service("wrr", [1, 3, 3])]);
+  await fx.publisher.publish([filler("rr"), service("wrr", [1, 3, 3])]);
   deepStrictEqual(picks(fx, 12), [0, 1, 2, 0, 1, 0, 1, 0, 1, 2, 0, 1]);
 });
 
@@ -215,14 +170,14 @@ Deno.test("re-publishing into a gcd > 1 re-fits cw to (cw / di) * di + 1", async
   // di > 1 -> cw = (4 / 2) * 2 + 1 = 5. From the head:
   //   cw 5: rs3 | cw 3: rs3 rs2 | cw 1: rs3 rs2 rs1 | cw -1 -> 5 ...
   // (Keeping cw 4 would give rs3 rs2 first.)
-  await fx.publisher.publish([filler(), service("wrr", [2, 4, 6])]);
+  await fx.publisher.publish([filler("rr"), service("wrr", [2, 4, 6])]);
   deepStrictEqual(picks(fx, 12), cycle([0, 0, 1, 0, 1, 2], 12));
 });
 
 Deno.test("re-publishing unchanged tables keeps the wrr cursor where it was", async () => {
   const fx = await fixtureFor("wrr", [1, 2, 3]);
   deepStrictEqual(picks(fx, 4), [0, 0, 1, 0]);
-  await fx.publisher.publish([filler(), service("wrr", [1, 2, 3])]);
+  await fx.publisher.publish([filler("rr"), service("wrr", [1, 2, 3])]);
   deepStrictEqual(picks(fx, 8), [1, 2, 0, 0, 1, 0, 1, 2]);
 });
 
@@ -230,7 +185,7 @@ Deno.test("a dest whose next hop is unresolved is skipped by rr and wrr", async 
   for (const sched of ["rr", "wrr"] as const) {
     const svc = service(sched, [1, 1, 1]);
     svc.dests[1].mac = null; // rs2, pos 1
-    const fx = await Fixture.create([filler(), svc]);
+    const fx = await Fixture.create([filler("rr"), svc]);
     deepStrictEqual(picks(fx, 6), cycle([0, 2], 6), sched);
   }
 });
@@ -289,14 +244,14 @@ Deno.test("rr keeps its cursor on the same dest when a dest is added (ip_vs_rr h
   deepStrictEqual(picks(fx, 2), [0, 1]);
   // rs4 added: it goes to the head, [rs4, rs3, rs2, rs1]; the cursor stays on
   // rs2 (now pos 2), so the next pick is rs1 (pos 3), then the head (rs4).
-  await fx.publisher.publish([filler(), service("rr", [1, 1, 1, 1])]);
+  await fx.publisher.publish([filler("rr"), service("rr", [1, 1, 1, 1])]);
   deepStrictEqual(picks(fx, 4), [3, 0, 1, 2]);
 });
 
 Deno.test("rr goes back to the list head when its cursor's dest is removed", async () => {
   const fx = await fixtureFor("rr", [1, 1, 1]);
   deepStrictEqual(picks(fx, 1), [0]); // cursor on rs3 (pos 0)
-  await fx.publisher.publish([filler(), service("rr", [1, 1])]); // rs3 removed: [rs2, rs1]
+  await fx.publisher.publish([filler("rr"), service("rr", [1, 1])]); // rs3 removed: [rs2, rs1]
   deepStrictEqual(picks(fx, 3), [0, 1, 0]);
 });
 
@@ -306,6 +261,6 @@ Deno.test("rr moves its cursor to the previous entry when its dest is removed (i
   // rs2 removed: [rs4, rs3, rs1]; the cursor moves to rs3, so rs1 is next.
   const svc = service("rr", [1, 1, 1, 1]);
   svc.dests.splice(1, 1);
-  await fx.publisher.publish([filler(), svc]);
+  await fx.publisher.publish([filler("rr"), svc]);
   deepStrictEqual(picks(fx, 3), [2, 0, 1]);
 });
