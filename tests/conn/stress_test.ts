@@ -13,6 +13,7 @@ import { eth, hex, ipv4, mac, tcp } from "../fixtures/frames.ts";
 import { CLIENT_MAC, Fixture, IFACES, natServices, RS_MACS } from "../fixtures/harness.ts";
 import type { RaceJob } from "./expiry_race_worker.ts";
 import type { StressJob, StressResult } from "./stress_worker.ts";
+import { startTogether } from "../helpers/start_together.ts";
 
 const WORKERS = 4;
 const PER_WORKER = 3000;
@@ -84,54 +85,31 @@ Deno.test(`stress: ${WORKERS} workers open ${WORKERS * PER_WORKER} connections a
 
   const logs = Array.from({ length: WORKERS }, () => new SharedArrayBuffer(4 + PER_WORKER * 12));
   const go = new SharedArrayBuffer(4);
-  const workers = Array.from(
-    { length: WORKERS },
-    () => new Worker(new URL("./stress_worker.ts", import.meta.url), { type: "module" }),
+  const jobs = Array.from({ length: WORKERS }, (_, i): StressJob => ({
+    memory: state.memory,
+    module: state.module,
+    worker: i,
+    count: PER_WORKER,
+    firstPort: 10000 + i * PER_WORKER,
+    ownLog: logs[i],
+    peerLog: logs[(i + 1) % WORKERS],
+    peerCount: PER_WORKER,
+    go,
+    now: NOW,
+    ext: { ifindex: IFACES[0].ifindex, mac: IFACES[0].mac },
+    int: { ifindex: IFACES[1].ifindex, mac: IFACES[1].mac },
+    clientMac: CLIENT_MAC,
+    vip: VIP,
+    cip: CIP,
+    rs: RS,
+    rsMacs: RS_MACS,
+  }));
+  const results = await startTogether<StressJob, StressResult>(
+    new URL("./stress_worker.ts", import.meta.url),
+    jobs,
+    go,
+    "stress worker",
   );
-  let results: StressResult[];
-  try {
-    const ready: Promise<void>[] = [];
-    const done = workers.map((w, i) => {
-      let isReady: () => void;
-      ready.push(new Promise<void>((r) => isReady = r));
-      return new Promise<StressResult>((resolve, reject) => {
-        w.onmessage = (e: MessageEvent<StressResult | "ready">) => e.data === "ready" ? isReady() : resolve(e.data);
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`stress worker ${i} failed: ${e.message}`));
-        };
-      });
-    });
-    workers.forEach((w, i) => {
-      const job: StressJob = {
-        memory: state.memory,
-        module: state.module,
-        worker: i,
-        count: PER_WORKER,
-        firstPort: 10000 + i * PER_WORKER,
-        ownLog: logs[i],
-        peerLog: logs[(i + 1) % WORKERS],
-        peerCount: PER_WORKER,
-        go,
-        now: NOW,
-        ext: { ifindex: IFACES[0].ifindex, mac: IFACES[0].mac },
-        int: { ifindex: IFACES[1].ifindex, mac: IFACES[1].mac },
-        clientMac: CLIENT_MAC,
-        vip: VIP,
-        cip: CIP,
-        rs: RS,
-        rsMacs: RS_MACS,
-      };
-      w.postMessage(job);
-    });
-    // Start them together once every one is set up.
-    await Promise.race([Promise.all(ready), Promise.all(done)]);
-    Atomics.store(new Int32Array(go), 0, 1);
-    Atomics.notify(new Int32Array(go), 0);
-    results = await Promise.all(done);
-  } finally {
-    for (const w of workers) w.terminate();
-  }
 
   const total = WORKERS * PER_WORKER;
   for (const r of results) {

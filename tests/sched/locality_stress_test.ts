@@ -12,6 +12,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Fixture } from "../fixtures/harness.ts";
 import { activeCopy, filler, service, SVC_ID, wire } from "./helpers.ts";
 import type { LocalityJob, LocalityResult } from "./locality_worker.ts";
+import { startTogether } from "../helpers/start_together.ts";
 
 const THREADS = 4;
 const PICKS = 20000;
@@ -23,50 +24,28 @@ async function storm(scheduler: "lblc" | "lblcr"): Promise<void> {
   const ids = svc.dests.map((d) => d.id);
   const daddrs = Array.from({ length: 300 }, (_, i) => wire(`192.0.${2 + (i >> 8)}.${i & 0xff}`));
   const go = new SharedArrayBuffer(8);
-  const threads = Array.from(
-    { length: THREADS },
-    () => new Worker(new URL("./locality_worker.ts", import.meta.url), { type: "module" }),
+  const jobs = Array.from({ length: THREADS }, (_, i): LocalityJob => ({
+    memory: fx.state.memory,
+    module: fx.state.module,
+    copy: activeCopy(fx),
+    svcIndex: 1,
+    daddrs,
+    ids,
+    picks: PICKS,
+    seed: 12345 + i * 7919,
+    now: fx.now,
+    // 4 x 20000 picks x 3 s on the shared clock = 2.8 days: entries idle
+    // for a day expire and sets unchanged for a day shrink, while other
+    // threads use them.
+    step: 3_000,
+    go,
+  }));
+  const results = await startTogether<LocalityJob, LocalityResult>(
+    new URL("./locality_worker.ts", import.meta.url),
+    jobs,
+    go,
+    "locality thread",
   );
-  let results: LocalityResult[];
-  try {
-    const ready: Promise<void>[] = [];
-    const done = threads.map((w, i) => {
-      let isReady: () => void;
-      ready.push(new Promise<void>((r) => isReady = r));
-      return new Promise<LocalityResult>((resolve, reject) => {
-        w.onmessage = (e: MessageEvent<LocalityResult | "ready">) => e.data === "ready" ? isReady() : resolve(e.data);
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`locality thread ${i} failed: ${e.message}`));
-        };
-      });
-    });
-    threads.forEach((w, i) => {
-      const job: LocalityJob = {
-        memory: fx.state.memory,
-        module: fx.state.module,
-        copy: activeCopy(fx),
-        svcIndex: 1,
-        daddrs,
-        ids,
-        picks: PICKS,
-        seed: 12345 + i * 7919,
-        now: fx.now,
-        // 4 x 20000 picks x 3 s on the shared clock = 2.8 days: entries idle
-        // for a day expire and sets unchanged for a day shrink, while other
-        // threads use them.
-        step: 3_000,
-        go,
-      };
-      w.postMessage(job);
-    });
-    await Promise.race([Promise.all(ready), Promise.all(done)]);
-    Atomics.store(new Int32Array(go), 0, 1);
-    Atomics.notify(new Int32Array(go), 0);
-    results = await Promise.all(done);
-  } finally {
-    for (const w of threads) w.terminate();
-  }
 
   const positions = results.reduce((a, r) => a.map((v, i) => v + r.positions[i]), new Array(ids.length + 1).fill(0));
   strictEqual(positions[ids.length], 0, "every pick named a dest");
