@@ -196,8 +196,6 @@ export class TablePublisher {
         v.setUint8(q + l.DEST_FWD, FORWARD[d.forward ?? "masq"]);
         v.setUint8(q + l.DEST_TUN_TYPE, TUN_TYPE[d.tunType ?? "ipip"]);
         v.setUint16(q + l.DEST_TUN_PORT, d.tunPort ?? 0, false);
-        v.setUint32(q + l.DEST_UTHRESH, d.uThreshold ?? 0, true);
-        v.setUint32(q + l.DEST_LTHRESH, d.lThreshold ?? 0, true);
         effects.push(() => {
           this.#setThresholds(d);
           this.#setPresent(d);

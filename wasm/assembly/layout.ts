@@ -131,7 +131,6 @@ export const SVC_TBL_OFF: u32 = 24; // u32
 export const SVC_TBL_LEN: u32 = 28; // u32
 export const SVC_PTIMEOUT: u32 = 32; // u32 persistence timeout, seconds (0 = not persistent)
 export const SVC_PMASK: u32 = 36; // u32 wire order persistence netmask (-M)
-export const SVC_VADDR_END: u32 = 40; // u32 reserved (VIP ranges are expanded: one record per address)
 // u16 wire order: a port range member VPORT..VPORT_END of a service group
 // (0 = the one port VPORT). Range records are hashed under port 0, with
 // any-port records; an exact port wins over a range, a range over port 0.
@@ -172,8 +171,6 @@ export const DEST_FLAGS: u32 = 13; // u8 DEST_F_*
 export const DEST_IFACE: u32 = 14; // u8 iface slot towards the dest
 export const DEST_MAC: u32 = 16; // u8[6] next-hop MAC
 export const DEST_VLAN: u32 = 22; // u16 802.1Q TCI to send with (0 none)
-export const DEST_UTHRESH: u32 = 24; // u32 -x upper connection threshold (0 = none)
-export const DEST_LTHRESH: u32 = 28; // u32 -y lower connection threshold (0 = none)
 export const DEST_TUN_TYPE: u32 = 32; // u8 TUN_* below
 export const DEST_TUN_FLAGS: u32 = 33; // u8 (GUE: none defined yet)
 export const DEST_TUN_PORT: u32 = 34; // u16 wire order, GUE UDP port
@@ -202,7 +199,6 @@ export const DSTATE_PERSIST: u32 = 12; // i32 PersistConn: templates bound to th
 // packet from here, not from their own record, so a next hop that changes
 // MAC (a replaced server, a failed-over gateway) is followed at once.
 export const DSTATE_MAC: u32 = 16;
-export const DSTATE_LAST: u32 = 24; // u32 scheduler scratch (e.g. lblcr: last time the dest set changed)
 // The dest's current -x/-y thresholds (u32, 0 = none), mirrored here by the
 // supervisor when it publishes: a connection that ends knows only its dest
 // id, and the OVERLOAD hysteresis of ip_vs_unbind_dest needs both.
