@@ -297,6 +297,11 @@ function membersToObject(s: ServiceConfig): Record<string, unknown> {
   };
 }
 
+/** host:port as the config writes it (an IPv6 host in brackets). */
+function listenText(l: { host: string; port: number }): string {
+  return `${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
+}
+
 /** The config as a plain snake_case object, with every field explicit. */
 export function configToObject(config: Config): Record<string, unknown> {
   return {
@@ -304,6 +309,12 @@ export function configToObject(config: Config): Record<string, unknown> {
     conn_table_size: config.connTableSize,
     kernel_guard: config.kernelGuard,
     status_file: config.statusFile,
+    state_file: config.stateFile,
+    admin: {
+      listen: config.admin.listen ? listenText(config.admin.listen) : "off",
+      token_file: config.admin.tokenFile,
+      tls: config.admin.tls && { ...config.admin.tls },
+    },
     timeouts: { ...config.timeouts },
     options: {
       conn_reuse_mode: config.options.connReuseMode,

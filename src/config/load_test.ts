@@ -4,6 +4,7 @@ import {
   type Config,
   ConfigError,
   configFromObject,
+  configToObject,
   configToYaml,
   DEFAULT_TIMEOUTS,
   loadConfig,
@@ -65,6 +66,8 @@ Deno.test("defaults are filled in", () => {
       connTableSize: 262144,
       kernelGuard: "nftables",
       statusFile: null,
+      stateFile: "/var/lib/lvsd/state.yaml",
+      admin: { listen: { host: "127.0.0.1", port: 9470 }, tokenFile: "/run/lvsd/admin.token", tls: null },
       timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
       // The kernel's sysctl defaults.
       options: { connReuseMode: 1, expireNodestConn: false, expireQuiescentTemplate: false, sloppyTcp: false },
@@ -93,6 +96,37 @@ Deno.test("defaults are filled in", () => {
     } satisfies Config,
   );
   assert.deepEqual(DEFAULT_TIMEOUTS, { tcp: 900, tcpfin: 120, udp: 300 });
+});
+
+Deno.test("admin: listen host:port or off, tls files; bad values named", () => {
+  const c = parseConfig(
+    "interfaces: [{name: eth1}]\nstate_file: null\nadmin: {listen: '[::1]:8080', token_file: /tmp/t, tls: {cert: /c, key: /k}}\n",
+    SRC,
+  );
+  assert.deepEqual(c.admin, {
+    listen: { host: "::1", port: 8080 },
+    tokenFile: "/tmp/t",
+    tls: { cert: "/c", key: "/k" },
+  });
+  assert.equal(c.stateFile, null);
+  assert.equal(parseConfig("interfaces: [{name: eth1}]\nadmin: {listen: 'off'}\n", SRC).admin.listen, null);
+  // Round trip through the object form.
+  assert.deepEqual(configFromObject(configToObject(c), SRC), c);
+  for (
+    const [yaml, msg] of [
+      ["admin: {listen: '127.0.0.1'}", 'admin.listen: "127.0.0.1" is not host:port'],
+      ["admin: {listen: '127.0.0.1:0'}", "admin.listen"],
+      ["admin: {listen: '127.0.0.1:70000'}", "admin.listen"],
+      ["admin: {tls: {cert: /c}}", "admin.tls.key: missing (required)"],
+      ["admin: {token: x}", "admin.token: unknown key"],
+      ["state_file: ''", "state_file: must not be empty"],
+    ]
+  ) {
+    assert.throws(
+      () => parseConfig(`interfaces: [{name: eth1}]\n${yaml}\n`, SRC),
+      (e: Error) => e.message.includes(msg),
+    );
+  }
 });
 
 Deno.test("partial timeouts keep the other defaults; services may be empty", () => {

@@ -10,11 +10,15 @@
  */
 
 export {
+  type AdminConfig,
   type Config,
+  DEFAULT_ADMIN_LISTEN,
   DEFAULT_CONN_TABLE_SIZE,
   DEFAULT_PERSISTENCE_TIMEOUT,
   DEFAULT_SCHEDULER,
+  DEFAULT_STATE_FILE,
   DEFAULT_TIMEOUTS,
+  DEFAULT_TOKEN_FILE,
   type DestConfig,
   type Forward,
   type InterfaceConfig,

@@ -193,6 +193,26 @@ export interface ServiceConfig {
   dests: DestConfig[];
 }
 
+/** The admin API (HTTP). */
+export interface AdminConfig {
+  /** Where it listens; null = no admin API. */
+  listen: { host: string; port: number } | null;
+  /**
+   * The bearer token's file. The daemon reads the token from it, or
+   * creates it (random, mode 0600) when it does not exist; lvsadm reads it.
+   */
+  tokenFile: string;
+  /** HTTPS instead of HTTP: PEM certificate chain and key files. */
+  tls: { cert: string; key: string } | null;
+}
+
+/** Where the admin API listens unless the config says otherwise. */
+export const DEFAULT_ADMIN_LISTEN = { host: "127.0.0.1", port: 9470 } as const;
+/** The token file lvsd creates and lvsadm reads unless told otherwise. */
+export const DEFAULT_TOKEN_FILE = "/run/lvsd/admin.token";
+/** Where the running service table is kept across restarts unless told otherwise. */
+export const DEFAULT_STATE_FILE = "/var/lib/lvsd/state.yaml";
+
 /** The whole config, normalised: every default filled in. */
 export interface Config {
   /** Worker count; "auto" is resolved to the core count by the supervisor. */
@@ -200,6 +220,9 @@ export interface Config {
   connTableSize: number;
   kernelGuard: "nftables" | "off";
   statusFile: string | null;
+  /** The running services, timeouts and options, kept across restarts (null = not kept). */
+  stateFile: string | null;
+  admin: AdminConfig;
   timeouts: Timeouts;
   options: OptionsConfig;
   interfaces: InterfaceConfig[];
@@ -407,6 +430,32 @@ function members(s: { vip?: string; vips?: string[]; port?: number; ports?: Port
   };
 }
 
+/** "host:port" (IPv4 or a name; [v6]:port) for the admin API to listen on, or "off". */
+const listenAddress = z.string().transform((v, ctx) => {
+  if (v === "off") return null;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    ctx.issues.push({
+      code: "custom",
+      message: `"${v}" is not host:port (e.g. 127.0.0.1:9470) or "off"`,
+      input: v,
+    });
+    return z.NEVER;
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
+});
+
+const path = z.string().min(1, { error: "must not be empty" });
+
+const tlsShape = { cert: path, key: path };
+
+const adminShape = {
+  listen: listenAddress.prefault(`${DEFAULT_ADMIN_LISTEN.host}:${DEFAULT_ADMIN_LISTEN.port}`),
+  token_file: path.default(DEFAULT_TOKEN_FILE),
+  tls: z.strictObject(tlsShape).nullable().default(null),
+};
+
 const timeoutsShape = {
   tcp: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcp),
   tcpfin: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcpfin),
@@ -588,6 +637,8 @@ const rootShape = {
   }).default("nftables"),
   status_file: z.string().min(1, { error: "must not be empty" }).nullable()
     .default(null),
+  state_file: path.nullable().default(DEFAULT_STATE_FILE),
+  admin: z.strictObject(adminShape).prefault({}),
   timeouts: z.strictObject(timeoutsShape).prefault({}),
   options: z.strictObject(optionsShape).prefault({}),
   interfaces: z.array(z.strictObject(interfaceShape))
@@ -633,6 +684,12 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
     connTableSize: c.conn_table_size,
     kernelGuard: c.kernel_guard,
     statusFile: c.status_file,
+    stateFile: c.state_file,
+    admin: {
+      listen: c.admin.listen,
+      tokenFile: c.admin.token_file,
+      tls: c.admin.tls && { ...c.admin.tls },
+    },
     timeouts: { ...c.timeouts },
     options: {
       connReuseMode: c.options.conn_reuse_mode,
@@ -677,6 +734,8 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
   const shapes: Record<string, object> = {
     "": rootShape,
     "timeouts": timeoutsShape,
+    "admin": adminShape,
+    "admin.tls": tlsShape,
     "options": optionsShape,
     "interfaces": interfaceShape,
     "services": serviceShape,
