@@ -4,8 +4,9 @@
  *
  * 1. Must run as root (network namespaces, raw sockets).
  * 2. Installs the Debian packages in {@link DEBIAN_PACKAGES} that are missing,
- *    with a temporary policy-rc.d that keeps nginx and haproxy from starting
- *    (the benchmarks start their own copies inside lab namespaces). If one of
+ *    with a temporary policy-rc.d that keeps nginx, haproxy and prometheus from
+ *    starting (the benchmarks start their own copies inside lab namespaces;
+ *    only prometheus's promtool is used, by the tests). If one of
  *    them runs in the root namespace afterwards because of the install anyway,
  *    exactly those new processes are stopped.
  * 3. Builds the WebAssembly module (tools/build_wasm.ts; it skips the build
@@ -29,12 +30,14 @@ export const DEBIAN_PACKAGES = [
   { pkg: "iproute2", cmd: "ip" },
   { pkg: "curl", cmd: "curl" },
   { pkg: "python3", cmd: "python3" },
+  // promtool validates GET /metrics output in the tests (src/api/metrics_test.ts).
+  { pkg: "prometheus", cmd: "promtool" },
 ] as const;
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const SBIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 const POLICY_RC_D = "/usr/sbin/policy-rc.d";
-const DAEMONS = ["nginx", "haproxy"];
+const DAEMONS = ["nginx", "haproxy", "prometheus"];
 
 const quiet = Deno.args.includes("--quiet");
 function info(msg: string) {
@@ -81,7 +84,7 @@ async function run(
   }
 }
 
-/** PIDs of processes named nginx or haproxy in our (the root) network namespace. */
+/** PIDs of processes named as one of {@link DAEMONS} in our (the root) network namespace. */
 function daemonPids(): Map<number, string> {
   const out = new Map<number, string>();
   let ourNet = "";
