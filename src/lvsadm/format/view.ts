@@ -137,13 +137,15 @@ function readDest(view: DestView, where: string): DestRow {
   const r = new Reader(view as Record<string, unknown>, where);
   const forward = r.oneOf("forward", FORWARDS) as Forward;
   const address = r.ipv4("address");
+  // A tunnel dest without tun_type is ipip (the kernel's type 0); gue needs its port.
+  const tunType = (forward === "tunnel" ? r.oneOf("tun_type", TUN_TYPES, "ipip") : "ipip") as TunType;
   return {
     address,
     addrNum: parseIpv4(address) ?? 0,
     port: r.uint("port"),
     forward,
-    tunType: (forward === "tunnel" ? r.oneOf("tun_type", TUN_TYPES, "ipip") : "ipip") as TunType,
-    tunPort: r.uint("tun_port", 0),
+    tunType,
+    tunPort: tunType === "gue" ? r.uint("tun_port") : 0,
     weight: r.uint("weight"),
     uThreshold: r.uint("u_threshold", 0),
     lThreshold: r.uint("l_threshold", 0),
