@@ -103,8 +103,8 @@ export async function parseHostPort(
 function isGroup(addrPart: string, portPart: string | null): boolean {
   if (addrPart.includes(",") || (portPart ?? "").includes(",")) return true;
   if (/^\d+-\d+$/.test(portPart ?? "")) return true;
-  // A range or CIDR of addresses; "web-1" stays a host name.
-  return /[-/]/.test(addrPart) && !("error" in parseVipMember(addrPart));
+  // A range or CIDR of addresses (digits and dots around "-" or "/"); "web-1" stays a host name.
+  return /^[\d.]+(-[\d.]+|\/\d+)$/.test(addrPart);
 }
 
 /** A virtual service: `host[:port]`, or a service group's members. */

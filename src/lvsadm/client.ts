@@ -114,11 +114,15 @@ async function readSetupFile(path: string, what: string, hint: string): Promise<
   }
 }
 
-/** The short reason in a fetch failure ("Connection refused (os error 111)"). */
+/**
+ * The short reason of a fetch failure: Deno's TypeError says "fetch failed"
+ * and keeps the cause ("error sending request for url (...): client error
+ * (Connect): tcp connect error: Connection refused (os error 111)").
+ */
 function connectReason(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  const refused = /connection refused/i.test(msg);
-  if (refused) return "connection refused";
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : "";
+  const msg = cause || (e instanceof Error ? e.message : String(e));
+  if (/connection refused/i.test(msg)) return "connection refused";
   const parts = msg.split(": ").filter((p) => p !== "");
   return parts[parts.length - 1] ?? msg;
 }
