@@ -122,9 +122,14 @@ async function readSetupFile(path: string, what: string, hint: string): Promise<
 function connectReason(e: unknown): string {
   const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : "";
   const msg = cause || (e instanceof Error ? e.message : String(e));
-  if (/connection refused/i.test(msg)) return "connection refused";
+  if (/connection refused/i.test(msg)) return "connection refused (is lvsd running?)";
   const parts = msg.split(": ").filter((p) => p !== "");
-  return parts[parts.length - 1] ?? msg;
+  const last = parts[parts.length - 1] ?? msg;
+  // rustls' certificate errors: UnknownIssuer, NotValidForName, Expired, ...
+  if (/certificate|UnknownIssuer|NotValidForName|Expired|BadSignature/i.test(msg)) {
+    return `its TLS certificate is not trusted (${last}): give the CA that signed it with --cacert or LVSADM_CACERT`;
+  }
+  return `${last} (is lvsd running?)`;
 }
 
 /** Talks to one lvsd. */
@@ -191,7 +196,7 @@ export class LvsdClient {
       if (e instanceof DOMException && e.name === "TimeoutError") {
         throw new LvsdError("unreachable", `lvsd at ${this.base} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
       }
-      throw new LvsdError("unreachable", `cannot reach lvsd at ${this.base}: ${connectReason(e)} (is lvsd running?)`);
+      throw new LvsdError("unreachable", `cannot reach lvsd at ${this.base}: ${connectReason(e)}`);
     }
     const text = await res.text();
     let body: unknown = null;
