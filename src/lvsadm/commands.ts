@@ -1,0 +1,170 @@
+/**
+ * Runs a parsed lvsadm command against the admin API: the changing
+ * commands as their single-resource routes (edit_ops.ts), the listings as
+ * GETs handed to the formatter.
+ *
+ * - -L: GET /v1/status and /v1/services (one service: /v1/services/{key});
+ *   -c: GET /v1/connections, page after page to the end; --timeout:
+ *   GET /v1/timeouts; --daemon: lvsd runs no sync daemon, so, like ipvsadm
+ *   with none running, nothing.
+ * - -S: GET /v1/services, in -R's format.
+ * - -Z: POST /v1/stats/zero, with {"service": key} for one service.
+ *
+ * Names: without -n, addresses and ports are shown as names (ipvsadm's
+ * addrport_to_anyname), also by -S.
+ *
+ * @module
+ */
+
+import type { ConnectionPage, ConnectionView, ServiceView, StatusView } from "../api/model.ts";
+import type * as format from "./format/mod.ts";
+import type { Command } from "./args.ts";
+import { serviceKeyOf } from "./address.ts";
+import { editOpOf, requestOf } from "./edit_ops.ts";
+import type { LvsdClient } from "./client.ts";
+import { parseIpv4 } from "../config/members.ts";
+
+/** The output formatter (format/mod.ts; injected in tests). */
+export type Formatter = Pick<
+  typeof format,
+  "NUMERIC" | "resolveNames" | "formatList" | "formatConnections" | "formatTimeouts" | "formatSave"
+>;
+
+/** What a command runs with. */
+export interface RunContext {
+  api: Pick<LvsdClient, "request">;
+  fmt: Formatter;
+  stdout: (s: string) => void;
+}
+
+/** Page size for -L -c (the API's largest). */
+export const CONNECTION_PAGE = 10000;
+
+/** The addresses and ports a listing shows, for name lookups. */
+class Wanted {
+  readonly #addrs = new Set<string>();
+  readonly #ports = new Map<string, { port: number; proto: string }>();
+
+  addr(a: unknown): void {
+    if (typeof a === "string" && parseIpv4(a) !== null) this.#addrs.add(a);
+  }
+
+  port(p: unknown, proto: unknown): void {
+    if (typeof p === "number" && typeof proto === "string") this.#ports.set(`${p}/${proto}`, { port: p, proto });
+  }
+
+  async names(fmt: Formatter, numeric: boolean): Promise<format.Names> {
+    return numeric ? fmt.NUMERIC : await fmt.resolveNames([...this.#addrs], [...this.#ports.values()]);
+  }
+}
+
+function servicesWanted(services: ServiceView[]): Wanted {
+  const w = new Wanted();
+  for (const s of services) {
+    w.addr(s.vip);
+    if (Array.isArray(s.vips)) s.vips.forEach((v) => w.addr(v));
+    w.port(s.port, s.proto);
+    if (Array.isArray(s.ports)) s.ports.forEach((p) => w.port(p, s.proto));
+    for (const d of s.dests ?? []) {
+      w.addr(d.address);
+      w.port(d.port, s.proto);
+    }
+  }
+  return w;
+}
+
+function connectionsWanted(conns: ConnectionView[]): Wanted {
+  const w = new Wanted();
+  for (const c of conns) {
+    for (const a of [c.client, c.vip, c.dest]) w.addr(a);
+    for (const p of [c.client_port, c.vport, c.dport]) w.port(p, c.proto);
+  }
+  return w;
+}
+
+/** Every connection, following next_cursor to the end. */
+async function allConnections(api: RunContext["api"]): Promise<ConnectionView[]> {
+  const out: ConnectionView[] = [];
+  const seen = new Set<string>();
+  let cursor: string | null = null;
+  for (;;) {
+    const q = new URLSearchParams({ limit: String(CONNECTION_PAGE) });
+    if (cursor !== null) q.set("cursor", cursor);
+    const page = await api.request<ConnectionPage>({ method: "GET", path: `/v1/connections?${q}` });
+    out.push(...(page?.items ?? []));
+    cursor = page?.next_cursor ?? null;
+    if (cursor === null) return out;
+    // A cursor handed out twice would never end.
+    if (seen.has(cursor)) throw new Error(`lvsd repeated the connection cursor ${JSON.stringify(cursor)}`);
+    seen.add(cursor);
+  }
+}
+
+/** ipvsadm's list_service prints no version header: drop the formatter's. */
+function withoutHeader(listing: string): string {
+  return listing.startsWith("IP Virtual Server version") ? listing.slice(listing.indexOf("\n") + 1) : listing;
+}
+
+/**
+ * Runs `cmd` (any kind but help, version and restore). Throws the
+ * client's LvsdError when the API refuses or cannot be reached.
+ */
+export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
+  const { api, fmt } = ctx;
+  switch (cmd.kind) {
+    case "list": {
+      const o = cmd.options;
+      if (cmd.what === "daemon") return;
+      if (cmd.what === "timeouts") {
+        const t = await api.request<{ tcp: number; tcpfin: number; udp: number }>({
+          method: "GET",
+          path: "/v1/timeouts",
+        });
+        ctx.stdout(fmt.formatTimeouts(t ?? { tcp: 0, tcpfin: 0, udp: 0 }));
+        return;
+      }
+      if (cmd.what === "connections") {
+        const conns = await allConnections(api);
+        const names = await connectionsWanted(conns).names(fmt, o.numeric);
+        ctx.stdout(fmt.formatConnections(conns, { persistentConn: o.persistentConn }, names));
+        return;
+      }
+      if (cmd.service !== null) {
+        const key = serviceKeyOf(cmd.service);
+        const [status, one] = await Promise.all([
+          api.request<StatusView>({ method: "GET", path: "/v1/status" }),
+          api.request<ServiceView>({ method: "GET", path: `/v1/services/${key}` }),
+        ]);
+        const services = one ? [one] : [];
+        const names = await servicesWanted(services).names(fmt, o.numeric);
+        ctx.stdout(withoutHeader(fmt.formatList(status as StatusView, services, o, names)));
+        return;
+      }
+      const [status, services] = await Promise.all([
+        api.request<StatusView>({ method: "GET", path: "/v1/status" }),
+        api.request<ServiceView[]>({ method: "GET", path: "/v1/services" }),
+      ]);
+      const names = await servicesWanted(services ?? []).names(fmt, o.numeric);
+      ctx.stdout(fmt.formatList(status as StatusView, services ?? [], o, names));
+      return;
+    }
+    case "save": {
+      const services = await api.request<ServiceView[]>({ method: "GET", path: "/v1/services" }) ?? [];
+      const names = await servicesWanted(services).names(fmt, cmd.numeric);
+      ctx.stdout(fmt.formatSave(services, { numeric: cmd.numeric, thresholds: cmd.thresholds }, names));
+      return;
+    }
+    case "zero":
+      await api.request({
+        method: "POST",
+        path: "/v1/stats/zero",
+        ...(cmd.service ? { body: { service: serviceKeyOf(cmd.service) } } : {}),
+      });
+      return;
+    default: {
+      const op = editOpOf(cmd);
+      if (op === null) throw new Error(`lvsadm cannot run "${cmd.kind}" here`);
+      await api.request(requestOf(op));
+    }
+  }
+}
