@@ -27,7 +27,7 @@ import { parseIpv4 } from "../config/members.ts";
 /** The output formatter (format/mod.ts; injected in tests). */
 export type Formatter = Pick<
   typeof format,
-  "NUMERIC" | "resolveNames" | "formatList" | "formatConnections" | "formatTimeouts" | "formatSave"
+  "NUMERIC" | "resolveNames" | "formatList" | "formatService" | "formatConnections" | "formatTimeouts" | "formatSave"
 >;
 
 /** What a command runs with. */
@@ -100,11 +100,6 @@ async function allConnections(api: RunContext["api"]): Promise<ConnectionView[]>
   }
 }
 
-/** ipvsadm's list_service prints no version header: drop the formatter's. */
-function withoutHeader(listing: string): string {
-  return listing.startsWith("IP Virtual Server version") ? listing.slice(listing.indexOf("\n") + 1) : listing;
-}
-
 /**
  * Runs `cmd` (any kind but help, version and restore). Throws the
  * client's LvsdError when the API refuses or cannot be reached.
@@ -131,13 +126,10 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
       }
       if (cmd.service !== null) {
         const key = serviceKeyOf(cmd.service);
-        const [status, one] = await Promise.all([
-          api.request<StatusView>({ method: "GET", path: "/v1/status" }),
-          api.request<ServiceView>({ method: "GET", path: `/v1/services/${key}` }),
-        ]);
-        const services = one ? [one] : [];
-        const names = await servicesWanted(services).names(fmt, o.numeric);
-        ctx.stdout(withoutHeader(fmt.formatList(status as StatusView, services, o, names)));
+        // ipvsadm's list_service: the title and that one service, no version line.
+        const one = await api.request<ServiceView>({ method: "GET", path: `/v1/services/${key}` });
+        const names = await servicesWanted(one ? [one] : []).names(fmt, o.numeric);
+        if (one) ctx.stdout(fmt.formatService(one, o, names));
         return;
       }
       const [status, services] = await Promise.all([

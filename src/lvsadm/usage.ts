@@ -5,8 +5,10 @@
  * @module
  */
 
+import { VERSION } from "../version.ts";
+
 /** lvsadm's version (lvsd's). */
-export const LVSADM_VERSION = "0.1.0";
+export const LVSADM_VERSION = VERSION;
 /** The ipvsadm release whose command line lvsadm follows. */
 export const IPVSADM_COMPAT = "1.29 (tunnel options of 1.30)";
 

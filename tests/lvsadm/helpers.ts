@@ -41,6 +41,10 @@ export function recordingFormatter(calls: FmtCall[]): Formatter {
       calls.push({ fn: "formatList", args: [status, services, opts, names] });
       return "IP Virtual Server version 1.2.1 (size=4096)\nLIST\n";
     },
+    formatService: (service, opts, names) => {
+      calls.push({ fn: "formatService", args: [service, opts, names] });
+      return "ONE\n";
+    },
     formatConnections: (conns, opts, names) => {
       calls.push({ fn: "formatConnections", args: [conns, opts, names] });
       return `CONNS ${conns.length}\n`;

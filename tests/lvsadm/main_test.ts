@@ -151,8 +151,9 @@ Deno.test("main: -L -t lists one service, without the version header (ipvsadm li
     strictEqual(r.code, 0, r.stderr);
     ok(reqs.some((q) => q.path === "/v1/services/tcp:10.0.0.1:80"));
     ok(!reqs.some((q) => q.path === "/v1/services"));
-    strictEqual(r.stdout, "LIST\n");
-    deepStrictEqual(calls[0].args[1], [SERVICE]);
+    strictEqual(r.stdout, "ONE\n");
+    deepStrictEqual(calls.map((c) => c.fn), ["formatService"]);
+    deepStrictEqual(calls[0].args[0], SERVICE);
   });
 });
 
