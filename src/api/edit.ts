@@ -47,6 +47,8 @@ interface WorkService {
   obj: Obj;
   dests: WorkDest[];
   origin: Origin | null;
+  /** The last op that changed the service or its dests. */
+  touched: number | null;
 }
 
 interface Work {
@@ -90,6 +92,7 @@ function fromObject(s: ServiceConfig, obj: Obj, origin: Origin | null): WorkServ
       origin: origin && { op: origin.op, at: [...origin.at, "dests", j] },
     })),
     origin,
+    touched: origin?.op ?? null,
   };
 }
 
@@ -115,6 +118,7 @@ function apply(work: Work, op: EditOp, i: number): void {
       const s = findService(work, op.service, i, op.op);
       const d = findDest(s, op.dest, i, op.op);
       s.dests.splice(s.dests.indexOf(d), 1);
+      s.touched = i;
       return;
     }
     case "set_timeouts": {
@@ -212,6 +216,7 @@ function editService(work: Work, key: string, set: Obj, i: number): void {
   const { dests: _, ...rest } = r.obj;
   s.obj = rest;
   s.origin = { op: i, at: ["set"], keys };
+  s.touched = i;
   if (set.scheduler !== undefined || set.mh_table_size !== undefined) work.lastGrowth = i;
 }
 
@@ -242,6 +247,7 @@ function addDest(work: Work, key: string, dest: Obj, i: number): void {
     }]);
   }
   s.dests.push({ key: dkey, obj: (r.obj.dests as Obj[])[0], origin: { op: i, at: ["dest"] } });
+  s.touched = i;
   work.lastGrowth = i;
 }
 
@@ -272,6 +278,7 @@ function editDest(work: Work, op: Extract<EditOp, { op: "edit_dest" }>, i: numbe
   }
   d.obj = (r.obj.dests as Obj[])[0];
   d.origin = { op: i, at: ["set"], keys };
+  s.touched = i;
 }
 
 /** The whole result validated once more; problems only the whole config shows, traced to their ops. */
@@ -294,30 +301,36 @@ function finish(work: Work, ops: readonly EditOp[]): Config {
   }
 }
 
-/** A whole-config problem as a problem of the op that wrote what it is about. */
+/**
+ * A whole-config problem as a problem of the op that wrote what it is
+ * about: the op that added or last set the service or dest, pathed within
+ * it; else the last op that touched the service; else the last that grew
+ * the config.
+ */
 function trace(work: Work, path: Path, message: string): { item: ProblemItem; op: number | null; conflict: boolean } {
-  const at = (origin: Origin | null, rest: Path, msg: string) => {
-    if (!origin) {
-      return { item: { path: "", message: `${formatPath(path) || "config"}: ${msg}` }, op: null };
-    }
-    if (origin.at[origin.at.length - 1] === "set") {
-      return { item: setProblem(origin.op, origin.keys ?? [], rest, msg, "the service's"), op: origin.op };
-    }
-    return { item: { path: formatPath(["ops", origin.op, ...origin.at, ...rest]), message: msg }, op: origin.op };
-  };
-  if (path[0] === "services" && typeof path[1] === "number" && work.services[path[1]]) {
-    const s = work.services[path[1]];
-    // overlaps.ts: "duplicate of services[j] (...)" / "overlaps services[j] (...)", on the later service.
-    const conflict = path.length === 2 && /^(duplicate of|overlaps) services\[\d+\]/.test(message);
-    const msg = message.replace(
-      /services\[(\d+)\]/g,
-      (m, j) => work.services[Number(j)] ? `service ${work.services[Number(j)].key}` : m,
-    );
-    if (path[2] === "dests" && typeof path[3] === "number" && s.dests[path[3]]?.origin) {
-      return { ...at(s.dests[path[3]].origin, path.slice(4), msg), conflict };
-    }
-    return { ...at(s.origin, path.slice(2), msg), conflict };
+  const whole = (op: number | null, msg: string) => ({
+    item: { path: op === null ? "" : `ops[${op}]`, message: msg },
+    op,
+  });
+  const s = path[0] === "services" && typeof path[1] === "number" ? work.services[path[1]] : undefined;
+  if (!s) return { ...whole(work.lastGrowth, `${formatPath(path) || "config"}: ${message}`), conflict: false };
+  // overlaps.ts: "duplicate of services[j] (...)" / "overlaps services[j] (...)", on the later service.
+  const conflict = path.length === 2 && /^(duplicate of|overlaps) services\[\d+\]/.test(message);
+  const msg = message.replace(/services\[(\d+)\]/g, (m, j) => {
+    const other = work.services[Number(j)];
+    return other ? `service ${other.key}` : m;
+  });
+  const rest = path.slice(2);
+  const dest = rest[0] === "dests" && typeof rest[1] === "number" ? s.dests[rest[1]] : undefined;
+  const [origin, within, whose] = dest?.origin
+    ? [dest.origin, rest.slice(2), "the dest's"]
+    : [s.origin, rest, "the service's"];
+  if (origin && (s.touched === null || s.touched <= origin.op)) {
+    const item = origin.at[origin.at.length - 1] === "set"
+      ? setProblem(origin.op, origin.keys ?? [], within, msg, whose)
+      : { path: formatPath(["ops", origin.op, ...origin.at, ...within]), message: msg };
+    return { item, op: origin.op, conflict };
   }
-  if (work.lastGrowth === null) return { ...at(null, [], message), conflict: false };
-  return { ...at({ op: work.lastGrowth, at: [] }, [], `${formatPath(path) || "config"}: ${message}`), conflict: false };
+  const where = rest.length ? ` ${formatPath(rest)}` : "";
+  return { ...whole(s.touched ?? work.lastGrowth, `service ${s.key}${where}: ${msg}`), conflict };
 }

@@ -21,13 +21,19 @@ export const OP_NAMES = Object.keys(editOpSchemas) as EditOp["op"][];
 
 const configObject = (what: string) =>
   z.record(z.string(), z.unknown(), {
-    error: (iss) => `expected ${what} (an object), got ${describeValue(iss.input)}`,
+    error: (iss) =>
+      iss.input === undefined ? "missing (required)" : `expected ${what} (an object), got ${describeValue(iss.input)}`,
   });
 
 /** A strict object with the keys of `schema`, any values. */
 function keysOf(schema: z.ZodObject): z.ZodObject {
   return z.strictObject(Object.fromEntries(Object.keys(schema.shape).map((k) => [k, z.unknown().optional()])), {
-    error: (iss) => iss.code === "invalid_type" ? `expected an object, got ${describeValue(iss.input)}` : undefined,
+    error: (iss) =>
+      iss.code !== "invalid_type"
+        ? undefined
+        : iss.input === undefined
+        ? "missing (required)"
+        : `expected an object, got ${describeValue(iss.input)}`,
   });
 }
 
