@@ -34,7 +34,8 @@ const PROBLEM_WHY: Record<number, string> = {
   409: "The service or dest already exists, or overlaps a service group",
   412: "If-Match does not name the running config generation",
   413: "The request body is too large",
-  422: "The request is well-formed but its content is not valid (each problem in errors, with its path)",
+  422: "The request is well-formed but its content is not valid (each problem in errors, with its path), " +
+    "or the director refused the resulting config",
   500: "The server failed; the daemon's log says why",
   501: "Not available in this build or configuration",
 };
@@ -44,6 +45,7 @@ export function problemStatuses(route: RouteSpec): number[] {
   const all = new Set(route.problems);
   if (route.auth !== false) all.add(401);
   if (route.body) [400, 413, 422].forEach((s) => all.add(s));
+  if (route.changes) all.add(422);
   all.add(500);
   return [...all].sort((a, b) => a - b);
 }

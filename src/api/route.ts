@@ -62,7 +62,9 @@ export interface RouteSpec {
   headers?: Record<string, string>;
   /** Successful responses by status. */
   responses: Record<number, ResponseSpec>;
-  /** Problem statuses the route returns besides 401, 500 and, with a body, 400 and 413. */
+  /** The route changes the config: the director may refuse the result (422). */
+  changes?: true;
+  /** Problem statuses the route returns besides 401, 500, with a body 400, 413 and 422, and when it changes the config 422. */
   problems: number[];
   handle(c: Context, api: ApiContext): Response | Promise<Response>;
 }

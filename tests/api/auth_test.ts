@@ -52,12 +52,21 @@ Deno.test("every route but /health answers 401 without the token, and each failu
       continue;
     }
     isAuthProblem(r, /missing Authorization/);
-    isAuthProblem(await h.raw(path, { method, headers: { authorization: `Basic ${btoa(`x:${TOKEN}`)}` } }), /not Bearer/);
-    isAuthProblem(await h.raw(path, { method, headers: { authorization: "Bearer wrong-token" } }), /not the admin token/);
+    isAuthProblem(
+      await h.raw(path, { method, headers: { authorization: `Basic ${btoa(`x:${TOKEN}`)}` } }),
+      /not Bearer/,
+    );
+    isAuthProblem(
+      await h.raw(path, { method, headers: { authorization: "Bearer wrong-token" } }),
+      /not the admin token/,
+    );
     // Same length as the real token, one character off.
     const near = TOKEN.slice(0, -1) + (TOKEN.endsWith("x") ? "y" : "x");
     isAuthProblem(await h.raw(path, { method, headers: { authorization: `Bearer ${near}` } }), /not the admin token/);
-    isAuthProblem(await h.raw(path, { method, headers: { authorization: `Bearer ${TOKEN}${TOKEN}` } }), /not the admin/);
+    isAuthProblem(
+      await h.raw(path, { method, headers: { authorization: `Bearer ${TOKEN}${TOKEN}` } }),
+      /not the admin/,
+    );
   }
   // Nothing was changed by the refused requests.
   strictEqual(h.backend.generation, 0);

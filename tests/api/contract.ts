@@ -47,5 +47,7 @@ export function contractViolation(method: string, path: string, res: Reply): str
   if (!type.startsWith(want.split(";")[0])) return `${res.status} content type ${type}, documented ${want}`;
   if (!spec.schema) return "";
   const parsed = spec.schema.safeParse(res.body);
-  return parsed.success ? "" : `${method} ${route.path} ${res.status} body does not match its schema: ${parsed.error.message}`;
+  return parsed.success
+    ? ""
+    : `${method} ${route.path} ${res.status} body does not match its schema: ${parsed.error.message}`;
 }

@@ -111,7 +111,11 @@ Deno.test("edit_service keeps the dests and unset keys; persistence null turns i
 });
 
 Deno.test("edit_service away from mh drops mh_table_size; to mh takes it", () => {
-  const next = applyOps(baseConfig(), [{ op: "edit_service", service: "tcp:10.10.0.102:80", set: { scheduler: "wrr" } }]);
+  const next = applyOps(baseConfig(), [{
+    op: "edit_service",
+    service: "tcp:10.10.0.102:80",
+    set: { scheduler: "wrr" },
+  }]);
   assertEquals(next.services[4].scheduler, "wrr");
   const back = applyOps(next, [
     { op: "edit_service", service: "tcp:10.10.0.102:80", set: { scheduler: "mh", mh_table_size: 509 } },
@@ -126,7 +130,11 @@ Deno.test("edit_service: a problem with a key the request did not set is pathed 
   assertEquals(paths(e), ["ops[0].set"]);
   assert(e.errors[0].message.includes("sched_flags[0]"), e.errors[0].message);
   // With the flags cleared in the same set, it is fine.
-  applyOps(baseConfig(), [{ op: "edit_service", service: "tcp:10.10.1.0:443", set: { scheduler: "rr", sched_flags: [] } }]);
+  applyOps(baseConfig(), [{
+    op: "edit_service",
+    service: "tcp:10.10.1.0:443",
+    set: { scheduler: "rr", sched_flags: [] },
+  }]);
   // A port-0 service needs persistence.
   e = refused([{ op: "edit_service", service: "tcp:10.10.0.101:0", set: { persistence: null } }]);
   assertEquals(paths(e), ["ops[0].set"]);
@@ -152,7 +160,12 @@ Deno.test("edit_dest: masq → tunnel defaults to ipip; gue without tun_port is 
   ]);
   assertEquals(next.services[0].dests[0].tunType, "ipip");
   const e = refused([
-    { op: "edit_dest", service: "tcp:10.10.0.100:80", dest: "10.20.0.11:80", set: { forward: "tunnel", tun_type: "gue" } },
+    {
+      op: "edit_dest",
+      service: "tcp:10.10.0.100:80",
+      dest: "10.20.0.11:80",
+      set: { forward: "tunnel", tun_type: "gue" },
+    },
   ]);
   assertEquals(paths(e), ["ops[0].set"]);
   assert(e.errors[0].message.includes("tun_port"), e.errors[0].message);
@@ -164,7 +177,11 @@ Deno.test("edit_dest: masq → tunnel defaults to ipip; gue without tun_port is 
 });
 
 Deno.test("add_dest: the port defaults to the service's; a duplicate is a 409; a wrong port is 422 at dest.port", () => {
-  const next = applyOps(baseConfig(), [{ op: "add_dest", service: "tcp:10.10.0.100:80", dest: { address: "10.20.0.13" } }]);
+  const next = applyOps(baseConfig(), [{
+    op: "add_dest",
+    service: "tcp:10.10.0.100:80",
+    dest: { address: "10.20.0.13" },
+  }]);
   assertEquals(next.services[0].dests.map(destKey), ["10.20.0.11:80", "10.20.0.12:8080", "10.20.0.13:80"]);
   let e = refused([{ op: "add_dest", service: "tcp:10.10.0.100:80", dest: { address: "10.20.0.11" } }]);
   assertEquals(e.status, 409);
@@ -182,7 +199,11 @@ Deno.test("missing services and dests are 404, keys compared normalised", () => 
   assert(e.message.includes("10.20.0.99:80") && e.message.includes("tcp:10.10.0.100:80"), e.message);
   e = refused([{ op: "delete_service", service: "nonsense" }]);
   assert(e.message.includes("proto:vip:port"), e.message);
-  const next = applyOps(baseConfig(), [{ op: "delete_dest", service: "TCP:10.10.0.100:080", dest: "10.20.0.12:08080" }]);
+  const next = applyOps(baseConfig(), [{
+    op: "delete_dest",
+    service: "TCP:10.10.0.100:080",
+    dest: "10.20.0.12:08080",
+  }]);
   assertEquals(next.services[0].dests.map(destKey), ["10.20.0.11:80"]);
 });
 
