@@ -76,7 +76,10 @@ export function checkOpShape(raw: unknown, index: number): { op: EditOp } | { pr
   }
   const op = name as EditOp["op"];
   const result = envelopes[op].safeParse(raw, { error: requestMessage });
-  if (result.success) return { op: result.data as EditOp };
+  // The op as sent, not zod's copy: a record copied by assignment turns an
+  // own "__proto__" key (JSON.parse makes those) into a prototype, and the
+  // config schema would then never see the key to refuse it.
+  if (result.success) return { op: raw as EditOp };
   return { problems: zodProblems(result.error.issues, at, (p) => knownKeys(op, p)) };
 }
 

@@ -217,3 +217,21 @@ Deno.test("413: a body over the limit", async () => {
   strictEqual(r.status, 413);
   strictEqual(contractViolation("POST", "/v1/batch", r), "");
 });
+
+Deno.test('422: a "__proto__" key is an unknown key like any other (not a prototype)', async () => {
+  const h = harness();
+  const raw = '{"__proto__": {"x": 1}, "proto": "tcp", "vip": "10.10.0.150", "port": 80}';
+  let p = await fails(h, 422, /__proto__: unknown key/, "POST", "/v1/services", {
+    raw,
+    headers: { "content-type": "application/json" },
+  });
+  deepStrictEqual(p.errors?.map((e) => e.path), ["__proto__"]);
+  p = await fails(h, 422, /ops\[0\]\.service\.__proto__/, "POST", "/v1/batch", {
+    raw: `{"ops": [{"op": "add_service", "service": ${raw}}]}`,
+    headers: { "content-type": "application/json" },
+  });
+  p = await fails(h, 422, /__proto__/, "POST", "/v1/services/tcp:10.10.0.100:80/dests", {
+    raw: '{"address": "10.20.0.77", "__proto__": {"weight": 5}}',
+    headers: { "content-type": "application/json" },
+  });
+});
