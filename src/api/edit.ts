@@ -123,7 +123,7 @@ function apply(work: Work, op: EditOp, i: number): void {
     }
     case "set_timeouts": {
       const timeouts = { ...(work.root.timeouts as Obj) };
-      // ipvsadm(8) --set: "A timeout value 0 means that the current timeout value ... is preserved".
+      // ipvsadm(8), --set: a 0 leaves that timeout as it is.
       for (const [k, v] of Object.entries(op.timeouts)) if (v) timeouts[k] = v;
       work.root = { ...work.root, timeouts };
       return;

@@ -149,7 +149,6 @@ export function openApiDocument(routes: readonly RouteSpec[]): Record<string, un
         "Administration of lvsd, a userspace Linux Virtual Server director: services, dests, stats, connections. " +
         "Errors are RFC 9457 problem documents.",
     },
-    servers: [{ url: "http://127.0.0.1:9470" }],
     security: [{ bearer: [] }],
     paths,
     components: {

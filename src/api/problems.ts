@@ -88,7 +88,7 @@ export function problemOf(
     title: e.title,
     status: e.status,
     detail: e.message,
-    ...(e.errors ? { errors: e.errors.map((i) => ({ path: i.path, message: i.message })) } : {}),
+    ...(e.errors?.length ? { errors: e.errors.map((i) => ({ path: i.path, message: i.message })) } : {}),
   };
 }
 
