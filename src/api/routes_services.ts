@@ -5,19 +5,12 @@
  * @module
  */
 
-import { type Config, configToObject } from "../config/mod.ts";
 import { findServiceView } from "./lookup.ts";
-import { serviceKey } from "./model.ts";
-import type { EditOp } from "./model.ts";
+import { type EditOp, serviceKey } from "./model.ts";
 import { readJson } from "./requests.ts";
 import type { RouteSpec } from "./route.ts";
 import { ChangeResult, ServiceInput, ServiceList, ServiceSet, ServiceView } from "./schemas.ts";
-import { serviceView, serviceViews } from "./views.ts";
-
-/** The key of the service an add_service op added: the last one of the new config. */
-function addedKey(config: Config): string {
-  return serviceKey(config.services[config.services.length - 1]);
-}
+import { serviceViews } from "./views.ts";
 
 export const serviceRoutes: RouteSpec[] = [
   {
@@ -43,11 +36,9 @@ export const serviceRoutes: RouteSpec[] = [
     handle: async (c, api) => {
       const service = await readJson(c);
       const done = await api.edit([{ op: "add_service", service } as EditOp], true);
-      const config = done.config;
-      const i = config.services.length - 1;
-      const obj = (configToObject(config).services as Record<string, unknown>[])[i];
-      const key = addedKey(config);
-      const view = serviceView(config.services[i], obj, api.backend.runtime().get(key));
+      // The service added is the last of the new config.
+      const key = serviceKey(done.config.services[done.config.services.length - 1]);
+      const view = findServiceView(api.backend, key, done.config);
       return c.json(view, 201, { location: `/v1/services/${encodeURIComponent(key)}` });
     },
   },
