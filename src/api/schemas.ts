@@ -1,0 +1,376 @@
+/**
+ * The admin API's request and response bodies as zod schemas, defined once:
+ * the OpenAPI document's components are generated from them
+ * (openapi.ts), the tests parse real responses with them, and request
+ * envelopes are checked against their key lists (requests.ts).
+ *
+ * Config-shaped values (a service, a dest, the whole config) are described
+ * here for readers of the document; the server validates them with the
+ * config file's own schema (src/config/schema.ts), whose messages are the
+ * ones a user sees.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { SCHED_FLAGS, SUPPORTED_FORWARDS, SUPPORTED_PROTOS, SUPPORTED_SCHEDULERS } from "../config/mod.ts";
+import { MH_TABLE_SIZES } from "../dataplane/maglev.ts";
+
+/** Every schema with a component name in the OpenAPI document. */
+export const apiSchemas = z.registry<{ id: string; description?: string }>();
+
+/** The description of each named schema, by name (the document's components carry them). */
+export const componentDescriptions: Record<string, string> = {};
+
+function named<T extends z.ZodType>(id: string, description: string, schema: T): T {
+  apiSchemas.add(schema, { id, description });
+  componentDescriptions[id] = description;
+  return schema;
+}
+
+const count = z.number().min(0);
+const port = z.int().min(0).max(65535);
+const ipv4Text = z.string().describe("dotted IPv4 address");
+
+// -------------------------------------------------------------- config forms
+
+const forward = z.enum(SUPPORTED_FORWARDS);
+const tunType = z.enum(["ipip", "gue"]);
+const scheduler = z.enum(SUPPORTED_SCHEDULERS);
+const schedFlags = z.array(z.enum(SCHED_FLAGS));
+const mhTableSize = z.literal(MH_TABLE_SIZES as number[]).describe("entries of the Maglev lookup table (a prime)");
+const portMember = z.union([port, z.string().describe('a port range "from-to"')]);
+
+/** A dest's config keys, every one given (as GET returns them). */
+const destConfigShape = {
+  address: ipv4Text,
+  port: port.describe("dport (0: the port the client asked for)"),
+  forward,
+  tun_type: tunType.optional().describe("forward tunnel only"),
+  tun_port: port.optional().describe("tun_type gue only"),
+  weight: z.int().min(0).max(65535),
+  u_threshold: z.int().min(0),
+  l_threshold: z.int().min(0),
+};
+
+export const Persistence = named(
+  "Persistence",
+  "ipvsadm -p (timeout, seconds) and -M (netmask)",
+  z.strictObject({ timeout: z.int().min(1), netmask: ipv4Text }),
+);
+
+/** A service's config keys as GET returns them (vip|vips, port|ports; mh_table_size for mh only). */
+const serviceConfigShape = {
+  proto: z.enum(SUPPORTED_PROTOS),
+  vip: ipv4Text.optional(),
+  vips: z.array(z.string()).optional().describe("a service group's addresses, ranges and CIDRs"),
+  port: port.optional(),
+  ports: z.array(portMember).optional().describe("a service group's ports and port ranges"),
+  scheduler,
+  persistence: Persistence.nullable(),
+  ops: z.boolean(),
+  sched_flags: schedFlags,
+  mh_table_size: mhTableSize.optional(),
+};
+
+export const DestInput = named(
+  "DestInput",
+  "A dest in config form (as in the config file): address required, the rest defaulted",
+  z.strictObject({
+    address: ipv4Text,
+    port: port.optional().describe("defaults to the service port"),
+    forward: forward.optional().describe("defaults to masq"),
+    tun_type: tunType.optional(),
+    tun_port: port.optional(),
+    weight: z.int().min(0).max(65535).optional().describe("defaults to 1"),
+    u_threshold: z.int().min(0).optional(),
+    l_threshold: z.int().min(0).optional(),
+  }),
+);
+
+export const ServiceInput = named(
+  "ServiceInput",
+  "A service in config form (as in the config file): proto, vip|vips and port|ports required, the rest defaulted",
+  z.strictObject({
+    proto: z.enum(SUPPORTED_PROTOS),
+    vip: ipv4Text.optional(),
+    vips: z.array(z.string()).optional(),
+    port: port.optional(),
+    ports: z.array(portMember).optional(),
+    scheduler: scheduler.optional().describe("defaults to wlc"),
+    persistence: z.strictObject({ timeout: z.int().min(1).optional(), netmask: ipv4Text.optional() }).nullable()
+      .optional(),
+    ops: z.boolean().optional(),
+    sched_flags: schedFlags.optional(),
+    mh_table_size: mhTableSize.optional(),
+    dests: z.array(DestInput).optional(),
+  }),
+);
+
+export const ServiceSet = named(
+  "ServiceSet",
+  "Service settings to change (ipvsadm -E); keys not given keep their value",
+  z.strictObject({
+    scheduler: scheduler.optional(),
+    persistence: z.strictObject({ timeout: z.int().min(1).optional(), netmask: ipv4Text.optional() }).nullable()
+      .optional().describe("null: persistence off"),
+    ops: z.boolean().optional(),
+    sched_flags: schedFlags.optional(),
+    mh_table_size: mhTableSize.optional(),
+  }),
+);
+
+export const DestSet = named(
+  "DestSet",
+  "Dest settings to change (ipvsadm -e); keys not given keep their value",
+  z.strictObject({
+    forward: forward.optional(),
+    tun_type: tunType.optional(),
+    tun_port: port.optional(),
+    weight: z.int().min(0).max(65535).optional(),
+    u_threshold: z.int().min(0).optional(),
+    l_threshold: z.int().min(0).optional(),
+  }),
+);
+
+export const Timeouts = named(
+  "Timeouts",
+  "Idle timeouts in seconds (ipvsadm --set tcp tcpfin udp)",
+  z.strictObject({ tcp: z.int().min(1), tcpfin: z.int().min(1), udp: z.int().min(1) }),
+);
+
+export const TimeoutsSet = named(
+  "TimeoutsSet",
+  "Timeouts to change, in seconds; 0 or absent keeps the current value (ipvsadm --set)",
+  z.strictObject({
+    tcp: z.int().min(0).max(2147483).optional(),
+    tcpfin: z.int().min(0).max(2147483).optional(),
+    udp: z.int().min(0).max(2147483).optional(),
+  }),
+);
+
+const configObjectShape = {
+  workers: z.union([z.literal("auto"), z.int().min(1).max(16)]),
+  conn_table_size: z.int().min(1024),
+  kernel_guard: z.enum(["nftables", "off"]),
+  status_file: z.string().nullable(),
+  timeouts: Timeouts,
+  options: z.strictObject({
+    conn_reuse_mode: z.int().min(0).max(3),
+    expire_nodest_conn: z.boolean(),
+    expire_quiescent_template: z.boolean(),
+    sloppy_tcp: z.boolean(),
+  }),
+  interfaces: z.array(z.strictObject({ name: z.string() })).min(1),
+};
+
+export const ConfigDocument = named(
+  "ConfigDocument",
+  "The whole running config in config-file form, every default filled in",
+  z.strictObject({
+    ...configObjectShape,
+    services: z.array(z.strictObject({ ...serviceConfigShape, dests: z.array(z.strictObject(destConfigShape)) })),
+  }),
+);
+
+export const ConfigInput = named(
+  "ConfigInput",
+  "A whole config in config-file form (validated as the config file is); only interfaces is required",
+  z.strictObject({
+    workers: configObjectShape.workers.optional(),
+    conn_table_size: configObjectShape.conn_table_size.optional(),
+    kernel_guard: configObjectShape.kernel_guard.optional(),
+    status_file: configObjectShape.status_file.optional(),
+    timeouts: Timeouts.partial().optional(),
+    options: configObjectShape.options.partial().optional(),
+    interfaces: configObjectShape.interfaces,
+    services: z.array(ServiceInput).optional(),
+  }),
+);
+
+// ---------------------------------------------------------------- edit ops
+
+const serviceKeyText = z.string().describe("service key proto:vip:port, e.g. tcp:10.10.0.100:80");
+const destKeyText = z.string().describe("dest key address:port, e.g. 10.20.0.11:80");
+
+/** The edit operations, by name: the shapes of {@link EditOp} in model.ts. */
+export const editOpSchemas = {
+  add_service: z.strictObject({ op: z.literal("add_service"), service: ServiceInput }),
+  edit_service: z.strictObject({ op: z.literal("edit_service"), service: serviceKeyText, set: ServiceSet }),
+  delete_service: z.strictObject({ op: z.literal("delete_service"), service: serviceKeyText }),
+  clear: z.strictObject({ op: z.literal("clear") }),
+  add_dest: z.strictObject({ op: z.literal("add_dest"), service: serviceKeyText, dest: DestInput }),
+  edit_dest: z.strictObject({
+    op: z.literal("edit_dest"),
+    service: serviceKeyText,
+    dest: destKeyText,
+    set: DestSet,
+  }),
+  delete_dest: z.strictObject({ op: z.literal("delete_dest"), service: serviceKeyText, dest: destKeyText }),
+  set_timeouts: z.strictObject({ op: z.literal("set_timeouts"), timeouts: TimeoutsSet }),
+} as const;
+
+export const EditOpSchema = named(
+  "EditOp",
+  "One edit of the running config",
+  z.discriminatedUnion("op", Object.values(editOpSchemas) as unknown as [z.ZodObject, ...z.ZodObject[]]),
+);
+
+export const Batch = named(
+  "Batch",
+  "Edits applied in order to a copy of the config and published as one change; the first that fails rejects all",
+  z.strictObject({ ops: z.array(EditOpSchema) }),
+);
+
+export const ChangeResult = named(
+  "ChangeResult",
+  "What an applied change did (one note per change) and the config generation it produced",
+  z.strictObject({ changes: z.array(z.string()), generation: z.int().min(0) }),
+);
+
+export const ZeroRequest = named(
+  "ZeroRequest",
+  "Which counters to zero (ipvsadm -Z [-t|-u service]); no body or no service: all",
+  z.strictObject({ service: serviceKeyText.optional() }),
+);
+
+// ------------------------------------------------------------------- views
+
+export const Stats = named(
+  "Stats",
+  "IPVS counters since start or the last zero (ipvsadm -L --stats)",
+  z.strictObject({ conns: count, inpkts: count, outpkts: count, inbytes: count, outbytes: count }),
+);
+
+export const Rates = named(
+  "Rates",
+  "Per-second rates, estimated as IPVS does (ipvsadm -L --rate)",
+  z.strictObject({ cps: count, inpps: count, outpps: count, inbps: count, outbps: count }),
+);
+
+export const DestView = named(
+  "DestView",
+  "A dest: its config keys, key and run-time numbers",
+  z.strictObject({
+    ...destConfigShape,
+    key: destKeyText,
+    active_conns: count,
+    inact_conns: count,
+    persist_conns: count,
+    stats: Stats,
+    rates: Rates,
+  }),
+);
+
+export const ServiceView = named(
+  "ServiceView",
+  "A service: its config keys, key, run-time numbers and dests (in the order they were added)",
+  z.strictObject({ ...serviceConfigShape, key: serviceKeyText, stats: Stats, rates: Rates, dests: z.array(DestView) }),
+);
+
+export const ServiceList = named("ServiceList", "Services in the order they were added", z.array(ServiceView));
+export const DestList = named("DestList", "Dests in the order they were added", z.array(DestView));
+
+export const OpenApiDocument = named(
+  "OpenApiDocument",
+  "An OpenAPI 3.1 document",
+  z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.record(z.string(), z.looseObject({})) }),
+);
+
+export const DataplaneView = named(
+  "DataplaneView",
+  "Data-plane counters summed over the workers, and drops by reason",
+  z.strictObject({ counters: z.record(z.string(), count), drops: z.record(z.string(), count) }),
+);
+
+export const StatusView = named(
+  "StatusView",
+  "The director's state",
+  z.strictObject({
+    version: z.string(),
+    ipvs_version: z.string(),
+    pid: z.int(),
+    uptime_s: count,
+    conn_table_size: count,
+    connections: count,
+    workers: count,
+    worker_restarts: z.array(count),
+    interfaces: z.array(z.string()),
+    config_file: z.string().nullable(),
+    state_file: z.string().nullable(),
+    generation: z.int().min(0),
+  }),
+);
+
+export const ConnectionView = named(
+  "ConnectionView",
+  "One connection or persistence template (ipvsadm -L -c)",
+  z.strictObject({
+    proto: z.string(),
+    state: z.string(),
+    expires_ms: count,
+    client: z.string(),
+    client_port: port,
+    vip: z.string(),
+    vport: port,
+    dest: z.string(),
+    dport: port,
+    template: z.boolean(),
+    service: z.string().nullable(),
+  }),
+);
+
+export const ConnectionPage = named(
+  "ConnectionPage",
+  "A page of connections matching the filters",
+  z.strictObject({ total: count, items: z.array(ConnectionView), next_cursor: z.string().nullable() }),
+);
+
+export const StatsReport = named(
+  "StatsReport",
+  "Counters of the data plane, every service and every dest",
+  z.strictObject({
+    dataplane: DataplaneView,
+    services: z.array(z.strictObject({
+      key: serviceKeyText,
+      stats: Stats,
+      dests: z.array(z.strictObject({ key: destKeyText, stats: Stats })),
+    })),
+  }),
+);
+
+export const RatesReport = named(
+  "RatesReport",
+  "Rates of every service and every dest",
+  z.strictObject({
+    services: z.array(z.strictObject({
+      key: serviceKeyText,
+      rates: Rates,
+      dests: z.array(z.strictObject({ key: destKeyText, rates: Rates })),
+    })),
+  }),
+);
+
+export const Health = named("Health", "The API answers", z.strictObject({ status: z.literal("ok") }));
+
+export const Problem = named(
+  "Problem",
+  "RFC 9457 problem details; errors lists each validation problem with its path",
+  z.strictObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.int().min(400).max(599),
+    detail: z.string().min(1),
+    errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  }),
+);
+
+/** `GET /v1/connections` query parameters (all optional). */
+export const connectionQueryParams = {
+  service: "only connections of this service (key proto:vip:port)",
+  client: "only this client address",
+  dest: "only this dest (address or address:port)",
+  state: "only this state (ESTABLISHED, SYN_RECV, ..., case-insensitive)",
+  limit: "page size, 1..10000 (default 100)",
+  cursor: "next_cursor of the previous page",
+} as const;
