@@ -309,6 +309,10 @@ function lvsdVariant(c: VariantContext, forward: BenchForward): Variant {
           cfg,
           "--status-file",
           c.statusFile,
+          "--state-file",
+          `${c.tmpDir}/state.yaml`,
+          "--token-file",
+          `${c.tmpDir}/admin.token`,
         ], { cwd: c.lvsdDir ?? ROOT });
         try {
           await proc.waitFor("lvsd: ready", 30000);

@@ -13,19 +13,29 @@
 import { disableInspectorSignal } from "./sys/inspector_signal.ts";
 import { parseArgs } from "node:util";
 
-const VERSION = "0.1.0";
+import { VERSION } from "./version.ts";
+import type { Config } from "./config/mod.ts";
 
 const USAGE = `lvsd ${VERSION}: a userspace Linux Virtual Server director
 
-Usage: lvsd [--config FILE] [--status-file FILE] [--workers N]
+Usage: lvsd [--config FILE] [--status-file FILE] [--workers N] [--state-file FILE]
+            [--admin-listen HOST:PORT|off] [--token-file FILE]
        lvsd --check-config FILE     validate a config file and exit
        lvsd --version
+       lvsd adm ARGS...             lvsadm: ipvsadm's commands against the admin API
+                                    (also run as "lvsadm" through a link of that name)
        lvsd decap --vip ADDR ...    on a real server: receive tunnel-mode
                                     (IPIP/GUE) packets; see lvsd decap --help
 
   --config FILE       YAML config (default /etc/lvsd/lvsd.yaml)
   --status-file FILE  write the service/connection listing there every second
   --workers N         data-plane workers (overrides the config; default: cores)
+  --state-file FILE   where the running services are kept across restarts
+                      (overrides state_file; default /var/lib/lvsd/state.yaml)
+  --admin-listen A    admin API address (overrides admin.listen; default
+                      127.0.0.1:9470; "off" for none)
+  --token-file FILE   admin API token file (overrides admin.token_file; default
+                      /run/lvsd/admin.token, created when missing)
 
 Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the config file; SIGUSR2 prints the listing
 (SIGUSR1 is ignored: in Deno it would open a debugger port).
@@ -63,6 +73,16 @@ async function workerMain(name: string): Promise<void> {
 
 async function main(): Promise<number> {
   disableInspectorSignal();
+  if (Deno.args[0] === "adm" || /(^|\/)lvsadm$/.test(Deno.execPath())) {
+    const { lvsadmMain } = await import("./lvsadm/main.ts");
+    const args = Deno.args[0] === "adm" ? Deno.args.slice(1) : Deno.args;
+    return await lvsadmMain(args, {
+      stdin: Deno.stdin.readable,
+      stdout: (t) => Deno.stdout.writeSync(new TextEncoder().encode(t)),
+      stderr: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
+      env: (k) => Deno.env.get(k),
+    });
+  }
   if (Deno.args[0] === "decap") {
     const { decapMain } = await import("./decap/cli.ts");
     return await decapMain(Deno.args.slice(1), new URL(import.meta.url));
@@ -76,6 +96,9 @@ async function main(): Promise<number> {
         "check-config": { type: "string" },
         "status-file": { type: "string" },
         workers: { type: "string" },
+        "state-file": { type: "string" },
+        "admin-listen": { type: "string" },
+        "token-file": { type: "string" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -93,8 +116,27 @@ async function main(): Promise<number> {
     console.log(`lvsd ${VERSION}`);
     return 0;
   }
-  const { loadConfig, ConfigError, checkHost } = await import("./config/mod.ts");
+  const { loadConfig, ConfigError, checkHost, configFromObject, configToObject } = await import("./config/mod.ts");
   const path = args["check-config"] ?? args.config ?? "/etc/lvsd/lvsd.yaml";
+  /**
+   * The flags that override config keys, applied to the file at start and at
+   * every reload. The admin flags go through the schema, so they get its
+   * checks and messages.
+   */
+  const withFlags = (c: Config): Config => {
+    if (args["status-file"] !== undefined) c = { ...c, statusFile: args["status-file"] };
+    const flags: Record<string, unknown> = {};
+    if (args["state-file"] !== undefined) flags.state_file = args["state-file"];
+    const admin: Record<string, unknown> = {};
+    if (args["admin-listen"] !== undefined) admin.listen = args["admin-listen"];
+    if (args["token-file"] !== undefined) admin.token_file = args["token-file"];
+    if (!Object.keys(flags).length && !Object.keys(admin).length) return c;
+    const obj = configToObject(c);
+    return configFromObject(
+      { ...obj, ...flags, admin: { ...(obj.admin as Record<string, unknown>), ...admin } },
+      "command line",
+    );
+  };
   let config;
   try {
     config = await loadConfig(path);
@@ -108,7 +150,7 @@ async function main(): Promise<number> {
       }
       config = { ...config, workers: n };
     }
-    if (args["status-file"] !== undefined) config = { ...config, statusFile: args["status-file"] };
+    config = withFlags(config);
   } catch (e) {
     console.error(e instanceof ConfigError ? e.message : `lvsd: ${(e as Error).message}`);
     return 2;
@@ -124,6 +166,27 @@ async function main(): Promise<number> {
       } dests`,
     );
     return 0;
+  }
+  const fileConfig = config;
+  const { restoreState, tableDigest, writeState } = await import("./supervisor/state_file.ts");
+  const configDigest = await tableDigest(fileConfig);
+  let stateCurrent = false;
+  if (config.stateFile) {
+    const r = await restoreState(config.stateFile, fileConfig);
+    if (r.kind === "restored") {
+      config = r.config;
+      stateCurrent = true;
+      console.log(`lvsd: restored ${config.services.length} services from the state file "${config.stateFile}"`);
+    } else if (r.kind === "config-changed") {
+      console.log(
+        `lvsd: the services in "${path}" changed since the state file "${config.stateFile}" was written: using the config file`,
+      );
+    } else if (r.kind === "invalid") {
+      // Kept aside, not overwritten: it may be all an operator has.
+      const aside = `${config.stateFile}.invalid`;
+      await Deno.rename(config.stateFile, aside).catch(() => {});
+      console.error(`lvsd: state file "${config.stateFile}" not restored (${r.reason}); moved to "${aside}"`);
+    }
   }
   const problems = await checkHost(config);
   if (problems.length) {
@@ -149,13 +212,34 @@ async function main(): Promise<number> {
     return 1;
   }
   const s = sup;
+  const { DirectorBackend } = await import("./supervisor/admin_backend.ts");
+  const backend = new DirectorBackend(s, { configFile: path, stateFile: config.stateFile, configDigest });
+  let admin: import("./api/server.ts").AdminServer | null = null;
+  try {
+    if (config.stateFile && !stateCurrent) await writeState(config.stateFile, config, configDigest);
+    if (config.admin.listen) {
+      const { loadOrCreateToken } = await import("./api/token.ts");
+      const { createApp } = await import("./api/app.ts");
+      const { renderMetrics } = await import("./api/metrics.ts");
+      const { serveAdmin } = await import("./api/server.ts");
+      const token = await loadOrCreateToken(config.admin.tokenFile);
+      const app = createApp(backend, { token, renderMetrics });
+      admin = await serveAdmin(app.fetch, config.admin.listen, config.admin.tls);
+      console.log(`lvsd: admin API on ${admin.url} (token in "${config.admin.tokenFile}")`);
+    }
+  } catch (e) {
+    console.error(`lvsd: ${(e as Error).message}`);
+    backend.close();
+    await s.stop();
+    return 1;
+  }
   Deno.addSignalListener("SIGUSR2", () => console.log(s.listing()));
   // SIGHUP re-reads the config file and applies it live (as keepalived
   // does); a file that does not load changes nothing.
   Deno.addSignalListener("SIGHUP", async () => {
     try {
-      const next = await loadConfig(path);
-      const notes = await s.reload(next);
+      const next = withFlags(await loadConfig(path));
+      const notes = await backend.applyConfigFile(next);
       console.log(`lvsd: reloaded "${path}": ${notes.length ? notes.join("; ") : "no change"}`);
     } catch (e) {
       const msg = e instanceof ConfigError ? e.message : `Cannot reload "${path}": ${(e as Error).message}`;
@@ -171,6 +255,8 @@ async function main(): Promise<number> {
   );
   await stopped;
   console.log("lvsd: stopping");
+  await admin?.close();
+  backend.close();
   await s.stop();
   console.log("lvsd: stopped");
   return 0;

@@ -195,18 +195,6 @@ export class SharedState {
     this.u8.set(parts, l.CTRL + l.CTRL_IFACES + slot * l.IFACE_SIZE + l.IFACE_ADDR);
   }
 
-  /**
-   * Zeroes the counters of a service or dest id in every worker's slot,
-   * before the id is published for a newcomer (nothing writes them then).
-   */
-  zeroStats(kind: "service" | "dest", id: number): void {
-    const l = this.layout;
-    const [at, size] = kind === "service"
-      ? [l.STATS_SVC + id * l.STAT_SVC_SIZE, l.STAT_SVC_SIZE]
-      : [l.STATS_DEST + id * l.STAT_DEST_SIZE, l.STAT_DEST_SIZE];
-    for (let w = 0; w < this.workers; w++) this.u8.fill(0, this.statsBase(w) + at, this.statsBase(w) + at + size);
-  }
-
   /** True while connections or persistence templates still count against dest `id`. */
   destInUse(id: number): boolean {
     const l = this.layout;

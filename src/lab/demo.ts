@@ -149,8 +149,10 @@ async function main(): Promise<number> {
     console.log(`lvsd demo: real servers ready (${secs()})`);
 
     const statusFile = `/tmp/lvsd-demo-${lab.prefix}.txt`;
+    const demoDir = await Deno.makeTempDir({ prefix: `lvsd-demo-${lab.prefix}-` });
     lab.onDown(async () => {
       await Deno.remove(statusFile).catch(() => {});
+      await Deno.remove(demoDir, { recursive: true }).catch(() => {});
     });
     const argv = [
       lab.deno,
@@ -162,6 +164,11 @@ async function main(): Promise<number> {
       values.config,
       "--status-file",
       statusFile,
+      // The demo's own state and token, gone with the lab.
+      "--state-file",
+      `${demoDir}/state.yaml`,
+      "--token-file",
+      `${demoDir}/admin.token`,
     ];
     console.log(
       `lvsd demo: starting in ${lab.ns.director}: ${argv.slice(1).join(" ")}`,

@@ -8,6 +8,8 @@ import { GLOBAL_COUNTERS, type SharedState } from "../dataplane/shared_state.ts"
 import { monotonicMs } from "../sys/clock.ts";
 import type { TableService } from "../dataplane/tables.ts";
 import { serviceLabel } from "../config/members.ts";
+import type { StatsView } from "../api/model.ts";
+import type { Baselines } from "./baselines.ts";
 
 /** ipvsadm's names for the forwarding methods. */
 const FORWARD_NAMES = { masq: "Masq", route: "Route", tunnel: "Tunnel" } as const;
@@ -36,18 +38,43 @@ function fiveCounters(state: SharedState, base: number) {
   };
 }
 
-/** Sums every worker's counters. */
-export function totals(state: SharedState, services: TableService[]): Totals {
+/** The id a service's or dest's counters have in {@link Baselines} and the rate estimator. */
+export function statsId(kind: "service" | "dest", id: number): string {
+  return kind === "service" ? `svc:${id}` : `dest:${id}`;
+}
+
+/** The raw counters of one service or dest id, summed over the workers. */
+export function rawCounters(state: SharedState, kind: "service" | "dest", id: number): StatsView {
   const l = state.layout;
-  const globals: Record<string, number> = {};
+  return fiveCounters(
+    state,
+    kind === "service" ? l.STATS_SVC + id * l.STAT_SVC_SIZE : l.STATS_DEST + id * l.STAT_DEST_SIZE,
+  );
+}
+
+/**
+ * Sums every worker's counters; with `baselines`, as counted since the last
+ * zero (ipvsadm -Z), otherwise raw.
+ */
+export function totals(state: SharedState, services: TableService[], baselines?: Baselines): Totals {
+  const l = state.layout;
+  let globals: Record<string, number> = {};
   for (const g of GLOBAL_COUNTERS) globals[g.slice(2).toLowerCase()] = sum(state, l[g] * 8);
-  const drops: Record<string, number> = {};
+  let drops: Record<string, number> = {};
   state.dropReasons.forEach((r, i) => (drops[r] = sum(state, (l.DROP_BASE + i) * 8)));
   const svcs = new Map();
   const dests = new Map();
+  const read = (kind: "service" | "dest", id: number) => {
+    const raw = rawCounters(state, kind, id);
+    return baselines ? baselines.read(statsId(kind, id), raw) : raw;
+  };
   for (const s of services) {
-    svcs.set(s.id, fiveCounters(state, l.STATS_SVC + s.id * l.STAT_SVC_SIZE));
-    for (const d of s.dests) dests.set(d.id, fiveCounters(state, l.STATS_DEST + d.id * l.STAT_DEST_SIZE));
+    svcs.set(s.id, read("service", s.id));
+    for (const d of s.dests) dests.set(d.id, read("dest", d.id));
+  }
+  if (baselines) {
+    globals = baselines.readFlat("globals", globals);
+    drops = baselines.readFlat("drops", drops);
   }
   return { globals, drops, services: svcs, dests };
 }
@@ -114,8 +141,8 @@ export function listServices(state: SharedState, services: TableService[]): stri
 }
 
 /** Per-service and per-dest counters plus global counters and drops. */
-export function listStats(state: SharedState, services: TableService[]): string {
-  const t = totals(state, services);
+export function listStats(state: SharedState, services: TableService[], baselines?: Baselines): string {
+  const t = totals(state, services, baselines);
   const lines = [
     "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes",
     "  -> RemoteAddress:Port",

@@ -17,7 +17,9 @@ import {
 import { close as closeFd } from "../sys/libc.ts";
 import { monotonicMs } from "../sys/clock.ts";
 import { installGuard, removeGuard } from "./kernel_guard.ts";
-import { listConnections, listServices, listStats } from "./listing.ts";
+import { listConnections, listServices, listStats, rawCounters, statsId } from "./listing.ts";
+import { Baselines } from "./baselines.ts";
+import type { StatsView } from "../api/model.ts";
 import { planServices } from "./reconfigure.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
 import { CMD_CLOSED } from "../../workers/pump.ts";
@@ -68,6 +70,13 @@ export class Supervisor {
   #nextSvcId = 0;
   /** Dests that left their service while connections remain (see planServices). */
   #destTrash = new Map<string, number>();
+  /**
+   * Told when a service or dest id starts counting afresh (its counters are
+   * zeroed): whoever keeps baselines or rate history for the id drops them.
+   */
+  onFreshId: ((kind: "service" | "dest", id: number, raw: StatsView) => void) | null = null;
+  /** Zero points of the counters (ipvsadm -Z, fresh ids): shown counts are raw minus these. */
+  readonly baselines: Baselines = new Baselines();
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
 
@@ -215,12 +224,23 @@ export class Supervisor {
       nextDestId: this.#nextDestId,
       nextSvcId: this.#nextSvcId,
       trash: this.#destTrash,
-      fresh: (kind: "service" | "dest", id: number) => this.state.zeroStats(kind, id),
+      // A fresh id counts from zero: a new zero point, not a store into
+      // the slots the workers own.
+      fresh: (kind: "service" | "dest", id: number) => {
+        const raw = rawCounters(this.state, kind, id);
+        this.baselines.zero(statsId(kind, id), raw);
+        this.onFreshId?.(kind, id, raw);
+      },
     };
     const next = planServices(this.services ?? [], config, ids);
     this.#nextDestId = ids.nextDestId;
     this.#nextSvcId = ids.nextSvcId;
     return next;
+  }
+
+  /** The running configuration (what a restart would need to change stays as started). */
+  get config(): Config {
+    return this.#config;
   }
 
   /**
@@ -319,7 +339,7 @@ export class Supervisor {
   listing(): string {
     return [
       listServices(this.state, this.services),
-      listStats(this.state, this.services),
+      listStats(this.state, this.services, this.baselines),
       listConnections(this.state, monotonicMs(), 50),
     ].join("\n");
   }

@@ -7,10 +7,12 @@ import { Lab } from "../../src/lab/mod.ts";
 import { configYaml, withDirector } from "../e2e/director.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const STATE = "/nonexistent-lvsd-cli-test/state.yaml";
 
 async function lvsd(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--cached-only", MAIN, ...args],
+    // Never the host's state file: a test must not restore (or write) it.
+    args: ["run", "-A", "--cached-only", MAIN, ...args, "--state-file", STATE, "--admin-listen", "off"],
     cwd,
     stdout: "piped",
     stderr: "piped",
@@ -88,6 +90,8 @@ Deno.test({
           MAIN,
           "--config",
           path,
+          "--state-file",
+          STATE,
         ]);
         strictEqual(r.code, 2, r.stderr);
         ok(/VIP 10\.10\.0\.1 is an address of this host \(interface ext0\)/.test(r.stderr), r.stderr);

@@ -14,6 +14,10 @@ export interface Director {
   statusFile: string;
   /** The config file lvsd was started with (rewrite it and send SIGHUP to reload). */
   configFile: string;
+  /** The state file (kept across restart()). */
+  stateFile: string;
+  /** The admin API token file lvsd created (the API listens on 127.0.0.1:9470 in the director namespace). */
+  tokenFile: string;
   /** The current status listing (waits for a fresh write). */
   status(): Promise<string>;
   /** Starts lvsd again (after stop) with the same or another config. */
@@ -74,6 +78,8 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
   const dir = await Deno.makeTempDir({ prefix: `lvsd-e2e-${lab.prefix}-` });
   const statusFile = `${dir}/status.txt`;
   const configFile = `${dir}/lvsd.yaml`;
+  const stateFile = `${dir}/state.yaml`;
+  const tokenFile = `${dir}/admin.token`;
   let lvsd: LabProcess | undefined;
   const start = async (yaml: string) => {
     await Deno.writeTextFile(configFile, yaml);
@@ -87,6 +93,10 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
       configFile,
       "--status-file",
       statusFile,
+      "--state-file",
+      stateFile,
+      "--token-file",
+      tokenFile,
     ], { cwd: ROOT, env: { LVSD_FAULT_INJECTION: "1" } });
     await lvsd.waitFor("lvsd: ready", 20000);
   };
@@ -101,6 +111,8 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
       },
       statusFile,
       configFile,
+      stateFile,
+      tokenFile,
       async status() {
         const t0 = Date.now();
         const before = await Deno.stat(statusFile).then((s) => s.mtime?.getTime() ?? 0).catch(() => 0);
