@@ -29,6 +29,8 @@ export const DEBIAN_PACKAGES = [
   { pkg: "haproxy", cmd: "haproxy" },
   { pkg: "iproute2", cmd: "ip" },
   { pkg: "curl", cmd: "curl" },
+  // Certificates for the admin API's HTTPS tests.
+  { pkg: "openssl", cmd: "openssl" },
   { pkg: "python3", cmd: "python3" },
   // promtool validates GET /metrics output in the tests (src/api/metrics_test.ts).
   { pkg: "prometheus", cmd: "promtool" },

@@ -154,6 +154,12 @@ const configObjectShape = {
   conn_table_size: z.int().min(1024),
   kernel_guard: z.enum(["nftables", "off"]),
   status_file: z.string().nullable(),
+  state_file: z.string().nullable(),
+  admin: z.strictObject({
+    listen: z.string().describe('host:port, or "off"'),
+    token_file: z.string(),
+    tls: z.strictObject({ cert: z.string(), key: z.string() }).nullable(),
+  }),
   timeouts: Timeouts,
   options: z.strictObject({
     conn_reuse_mode: z.int().min(0).max(3),
@@ -181,6 +187,8 @@ export const ConfigInput = named(
     conn_table_size: configObjectShape.conn_table_size.optional(),
     kernel_guard: configObjectShape.kernel_guard.optional(),
     status_file: configObjectShape.status_file.optional(),
+    state_file: configObjectShape.state_file.optional(),
+    admin: configObjectShape.admin.partial().optional(),
     timeouts: Timeouts.partial().optional(),
     options: configObjectShape.options.partial().optional(),
     interfaces: configObjectShape.interfaces,

@@ -45,8 +45,11 @@ export async function serveAdmin(
     const why = e instanceof Deno.errors.AddrInUse ? "the address is in use" : (e as Error).message;
     throw new Error(`cannot listen for the admin API on ${where}: ${why}`);
   }
+  // Port 0 asks the kernel for one: report the one it gave.
+  const port = (server.addr as Deno.NetAddr).port;
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   return {
-    url: `${tls ? "https" : "http"}://${where}`,
+    url: `${tls ? "https" : "http"}://${host}:${port}`,
     async close() {
       abort.abort();
       await server.finished;

@@ -87,6 +87,34 @@ Deno.test({
         [10, 10, 10],
       ]);
 
+      // The same counts in /metrics (token required, /health without), and promtool accepts the exposition.
+      const token = (await Deno.readTextFile(d.tokenFile)).trim();
+      const curl = (path: string, auth = true) =>
+        d.lab.exec(d.lab.ns.director, [
+          "curl",
+          "-s",
+          "-o",
+          "-",
+          "-w",
+          "\n%{http_code}",
+          ...(auth ? ["-H", `Authorization: Bearer ${token}`] : []),
+          `http://127.0.0.1:9470${path}`,
+        ]);
+      const metrics = (await curl("/metrics")).stdout;
+      ok(metrics.endsWith("\n200"), metrics.slice(-200));
+      ok(
+        metrics.includes(
+          `lvsd_service_connections_total{service="tcp:${VIP}:80",proto="tcp",vip="${VIP}",port="80"} 60\n`,
+        ),
+        metrics,
+      );
+      const lint = await d.lab.exec(d.lab.ns.director, ["promtool", "check", "metrics"], {
+        stdin: metrics.slice(0, metrics.lastIndexOf("\n") + 1),
+      });
+      strictEqual(lint.code, 0, lint.stdout + lint.stderr);
+      ok((await curl("/metrics", false)).stdout.endsWith("\n401"));
+      ok((await curl("/health", false)).stdout.endsWith("\n200"));
+
       // Weights change under load: not one request fails.
       const load = d.lab.runHttpClient([
         "--url",

@@ -1,20 +1,15 @@
 /**
  * lvsadm over https: --cacert (or LVSADM_CACERT) names the CA that signed
  * lvsd's certificate; without it the system's roots do not know a private
- * CA and lvsadm says it cannot reach lvsd. The certificates are made with
- * openssl for each run (a CA and a server certificate for 127.0.0.1).
+ * CA and lvsadm says it cannot reach lvsd. The server is the daemon's own
+ * admin listener (serveAdmin with admin.tls). The certificates are made with
+ * openssl (installed by tools/setup.ts) for each run: a CA and a server
+ * certificate for 127.0.0.1.
  */
 import { strictEqual } from "node:assert/strict";
 import { runLvsadm } from "../../src/lvsadm/main.ts";
+import { serveAdmin } from "../../src/api/server.ts";
 import { fakeResolver, recordingFormatter, testIo } from "./helpers.ts";
-
-const HAVE_OPENSSL = (() => {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 async function openssl(dir: string, args: string[]): Promise<void> {
   const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" }).output();
@@ -63,25 +58,23 @@ async function makeCerts(dir: string): Promise<void> {
 
 Deno.test({
   name: "tls: https with --cacert / LVSADM_CACERT works; without the CA lvsadm cannot reach lvsd (exit 2)",
-  ignore: !HAVE_OPENSSL,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "lvsadm-tls-" });
     await makeCerts(dir);
     let seen = 0;
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-      cert: await Deno.readTextFile(`${dir}/srv.pem`),
-      key: await Deno.readTextFile(`${dir}/srv.key`),
-    }, () => {
-      seen++;
-      return new Response(JSON.stringify({ changes: [], generation: 1 }), {
-        headers: { "content-type": "application/json" },
-      });
-    });
+    const server = await serveAdmin(
+      () => {
+        seen++;
+        return new Response(JSON.stringify({ changes: [], generation: 1 }), {
+          headers: { "content-type": "application/json" },
+        });
+      },
+      { host: "127.0.0.1", port: 0 },
+      { cert: `${dir}/srv.pem`, key: `${dir}/srv.key` },
+    );
     try {
-      const url = `https://127.0.0.1:${server.addr.port}`;
+      const url = server.url;
+      strictEqual(url.startsWith("https://127.0.0.1:"), true, url);
       const run = async (args: string[], env: Record<string, string>) => {
         const out = { stdout: "", stderr: "" };
         const code = await runLvsadm(args, testIo(out, { LVSADM_SERVER: url, LVSADM_TOKEN: "t", ...env }), {
@@ -110,7 +103,7 @@ Deno.test({
       );
       strictEqual(seen, 2);
     } finally {
-      await server.shutdown();
+      await server.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
