@@ -228,6 +228,26 @@ async function main(): Promise<number> {
       console.log(`  … ${lines.length - STATUS_LINES} more lines in the file`);
     }
 
+    // The operator's view: ipvsadm's listing, through the admin API.
+    const admArgs = ["-L", "-n", "--stats"];
+    console.log(`\nlvsd demo: lvsadm ${admArgs.join(" ")} (lvsd adm: ipvsadm's commands over the admin API):`);
+    const adm = await lab.exec(lab.ns.director, [
+      lab.deno,
+      "run",
+      "-A",
+      "--cached-only",
+      values.main,
+      "adm",
+      "--token-file",
+      `${demoDir}/admin.token`,
+      ...admArgs,
+    ], { cwd: ROOT });
+    for (const l of adm.stdout.trimEnd().split("\n")) console.log(`  ${l}`);
+    if (adm.code !== 0) {
+      console.error(`lvsd demo: lvsadm failed (exit ${adm.code}): ${adm.stderr.trim()}`);
+      ok = false;
+    }
+
     const st = await lvsd.stop(5000);
     console.log(
       `\nlvsd demo: lvsd stopped with SIGTERM: ${
