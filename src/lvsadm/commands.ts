@@ -21,7 +21,7 @@ import type * as format from "./format/mod.ts";
 import type { Command } from "./args.ts";
 import { serviceKeyOf } from "./address.ts";
 import { editOpOf, requestOf } from "./edit_ops.ts";
-import type { LvsdClient } from "./client.ts";
+import { type LvsdClient, LvsdError } from "./client.ts";
 import { parseIpv4 } from "../config/members.ts";
 
 /** The output formatter (format/mod.ts; injected in tests). */
@@ -127,7 +127,9 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
       if (cmd.service !== null) {
         const key = serviceKeyOf(cmd.service);
         // ipvsadm's list_service: the title and that one service, no version line.
-        const one = await api.request<ServiceView>({ method: "GET", path: `/v1/services/${key}` });
+        const one = await api.request<ServiceView>({ method: "GET", path: `/v1/services/${key}` }).catch((e) => {
+          throw asIpvsadmError("list", e);
+        });
         const names = await servicesWanted(one ? [one] : []).names(fmt, o.numeric);
         if (one) ctx.stdout(fmt.formatService(one, o, names));
         return;
@@ -151,12 +153,44 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
         method: "POST",
         path: "/v1/stats/zero",
         ...(cmd.service ? { body: { service: serviceKeyOf(cmd.service) } } : {}),
+      }).catch((e) => {
+        throw asIpvsadmError("zero", e);
       });
       return;
     default: {
       const op = editOpOf(cmd);
       if (op === null) throw new Error(`lvsadm cannot run "${cmd.kind}" here`);
-      await api.request(requestOf(op));
+      try {
+        await api.request(requestOf(op));
+      } catch (e) {
+        throw asIpvsadmError(op.op, e);
+      }
     }
   }
+}
+
+/**
+ * What ipvsadm prints when the kernel refuses a change: libipvs's
+ * ipvs_strerror() text for the call and errno (libipvs.c), so that scripts
+ * that match ipvsadm's messages keep working. lvsd's own detail is kept for
+ * refusals ipvsadm has no text for (a value the schema refuses, ...).
+ */
+const IPVS_STRERROR: Record<string, { 404?: string; 409?: string; dest404?: string }> = {
+  add_service: { 409: "Service already exists" },
+  edit_service: { 404: "No such service" },
+  delete_service: { 404: "No such service" },
+  add_dest: { 404: "Service not defined", 409: "Destination already exists" },
+  edit_dest: { 404: "Service not defined", dest404: "No such destination" },
+  delete_dest: { 404: "Service not defined", dest404: "No such destination" },
+  zero: { 404: "No such service" },
+  list: { 404: "No such service" },
+};
+
+function asIpvsadmError(op: string, e: unknown): unknown {
+  if (!(e instanceof LvsdError) || e.kind !== "api" || (e.status !== 404 && e.status !== 409)) return e;
+  const texts = IPVS_STRERROR[op];
+  // The API says which of the two is missing: "dest ... does not exist in service ...".
+  const destMissing = e.status === 404 && /^dest\b/i.test(String(e.problem?.detail ?? ""));
+  const text = destMissing ? texts?.dest404 : texts?.[e.status];
+  return text ? new LvsdError(e.kind, text, e.status, e.problem) : e;
 }

@@ -79,9 +79,12 @@ Deno.test("lvsadm + API: every edit command lands as ipvsadm would make it", asy
   await must("-A", "-u", "10.0.0.1:53");
   const gen = backend.generation;
   const dup = await run(["-A", "-u", "10.0.0.1:53"]);
-  ok(dup.code !== 0 && /exist/i.test(dup.stderr), JSON.stringify(dup));
+  // ipvsadm's own texts (libipvs ipvs_strerror) and its exit code for a refused change.
+  deepStrictEqual([dup.code, dup.stderr], [255, "Service already exists\n"]);
   const missing = await run(["-a", "-t", "10.0.0.9:80", "-r", "192.168.10.1"]);
-  ok(missing.code !== 0 && missing.stderr.length > 0, JSON.stringify(missing));
+  deepStrictEqual([missing.code, missing.stderr], [255, "Service not defined\n"]);
+  const noDest = await run(["-d", "-u", "10.0.0.1:53", "-r", "192.168.10.1"]);
+  deepStrictEqual([noDest.code, noDest.stderr], [255, "No such destination\n"]);
   const badSched = await run(["-E", "-u", "10.0.0.1:53", "-s", "nope"]);
   ok(badSched.code !== 0 && /nope/.test(badSched.stderr), JSON.stringify(badSched));
   strictEqual(backend.generation, gen);

@@ -221,7 +221,7 @@ Deno.test("main: -R sends stdin as one batch", async () => {
   });
 });
 
-Deno.test("main: a refused change prints the problem's detail and exits 255; a failed listing exits 1", async () => {
+Deno.test("main: a refused change exits 255 with ipvsadm's text where libipvs has one, else the problem's detail; a failed listing exits 1", async () => {
   const route = (r: Recorded): Answer => {
     if (r.method === "POST" && r.path === "/v1/services") {
       return {
@@ -251,9 +251,11 @@ Deno.test("main: a refused change prints the problem's detail and exits 255; a f
   };
   await withFakeApi(route, async (url) => {
     const a = await run(url, ["-A", "-t", "10.0.0.1:80"]);
-    deepStrictEqual([a.code, a.stderr], [255, "service tcp:10.0.0.1:80 exists\n"]);
+    // libipvs.c ipvs_strerror(): { ipvs_add_service, EEXIST, "Service already exists" }.
+    deepStrictEqual([a.code, a.stderr], [255, "Service already exists\n"]);
     const l = await run(url, ["-L", "-t", "10.0.0.9:80"]);
-    deepStrictEqual([l.code, l.stderr, l.stdout], [1, "no service tcp:10.0.0.9:80\n", ""]);
+    // { ipvs_get_service, ESRCH, "No such service" }; list_service exits 1.
+    deepStrictEqual([l.code, l.stderr, l.stdout], [1, "No such service\n", ""]);
     const e = await run(url, ["-E", "-t", "10.0.0.1:80", "-s", "rrr"]);
     deepStrictEqual([e.code, e.stderr], [255, 'invalid service: scheduler: unknown scheduler "rrr"\n']);
   });
