@@ -47,6 +47,19 @@ function workerName(): string | undefined {
   return typeof g.WorkerGlobalScope !== "undefined" && typeof g.name === "string" ? g.name : undefined;
 }
 
+/**
+ * The name the program was started under (argv[0]): a link named lvsadm to
+ * the compiled lvsd runs lvsadm. Deno.execPath() cannot tell, it resolves
+ * the link; /proc/self/cmdline keeps argv[0] as it was typed.
+ */
+function invokedAs(): string {
+  try {
+    return Deno.readTextFileSync("/proc/self/cmdline").split("\0")[0];
+  } catch {
+    return "";
+  }
+}
+
 /** Runs `run` on the worker's first message, then closes the worker. */
 function onFirstMessage(run: (data: unknown, post: (m: unknown) => void) => void): void {
   const self = globalThis as unknown as {
@@ -73,7 +86,7 @@ async function workerMain(name: string): Promise<void> {
 
 async function main(): Promise<number> {
   disableInspectorSignal();
-  if (Deno.args[0] === "adm" || /(^|\/)lvsadm$/.test(Deno.execPath())) {
+  if (Deno.args[0] === "adm" || /(^|\/)lvsadm$/.test(invokedAs())) {
     const { lvsadmMain } = await import("./lvsadm/main.ts");
     const args = Deno.args[0] === "adm" ? Deno.args.slice(1) : Deno.args;
     return await lvsadmMain(args, {

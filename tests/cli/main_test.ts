@@ -127,3 +127,24 @@ Deno.test("cli: a status file in a missing directory is exit 2 naming it", async
     noStack(r.stderr);
   });
 });
+
+Deno.test("cli: lvsd adm runs lvsadm (version; an unreachable director is exit 2 naming the address)", async () => {
+  const run = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--cached-only", MAIN, "adm", ...args],
+      env: { LVSADM_TOKEN: "some-token-for-the-test" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const v = await run(["-v"]);
+  strictEqual(v.code, 0, v.stderr);
+  ok(v.stdout.startsWith("lvsadm v"), v.stdout);
+  // Port 9 (discard) on loopback: nothing listens in a test run.
+  const down = await run(["-L", "-n", "--server", "http://127.0.0.1:9"]);
+  strictEqual(down.code, 2, down.stderr);
+  ok(down.stderr.includes("127.0.0.1:9"), down.stderr);
+  noStack(down.stderr);
+});
