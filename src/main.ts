@@ -137,6 +137,16 @@ async function main(): Promise<number> {
    * checks and messages.
    */
   const withFlags = (c: Config): Config => {
+    if (args.workers !== undefined) {
+      const n = Number(args.workers);
+      if (!Number.isInteger(n) || n < 1 || n > 16) {
+        throw new ConfigError("--workers", [{
+          path: "",
+          message: `"${args.workers}" is not a number of workers (1..16)`,
+        }]);
+      }
+      c = { ...c, workers: n };
+    }
     if (args["status-file"] !== undefined) c = { ...c, statusFile: args["status-file"] };
     const flags: Record<string, unknown> = {};
     if (args["state-file"] !== undefined) flags.state_file = args["state-file"];
@@ -152,18 +162,7 @@ async function main(): Promise<number> {
   };
   let config;
   try {
-    config = await loadConfig(path);
-    if (args.workers !== undefined) {
-      const n = Number(args.workers);
-      if (!Number.isInteger(n) || n < 1 || n > 16) {
-        throw new ConfigError("--workers", [{
-          path: "",
-          message: `"${args.workers}" is not a number of workers (1..16)`,
-        }]);
-      }
-      config = { ...config, workers: n };
-    }
-    config = withFlags(config);
+    config = withFlags(await loadConfig(path));
   } catch (e) {
     console.error(e instanceof ConfigError ? e.message : `lvsd: ${(e as Error).message}`);
     return 2;
@@ -184,6 +183,12 @@ async function main(): Promise<number> {
   const { restoreState, tableDigest, writeState } = await import("./supervisor/state_file.ts");
   const configDigest = await tableDigest(fileConfig);
   let stateCurrent = false;
+  /** Keeps a state file that cannot be used aside (never overwritten: it may be all an operator has). */
+  const setAside = async (file: string, why: string) => {
+    const aside = `${file}.invalid`;
+    await Deno.rename(file, aside).catch(() => {});
+    console.error(`lvsd: state file "${file}" not restored (${why}); moved to "${aside}", using the config file`);
+  };
   if (config.stateFile) {
     const r = await restoreState(config.stateFile, fileConfig);
     if (r.kind === "restored") {
@@ -195,18 +200,25 @@ async function main(): Promise<number> {
         `lvsd: the services in "${path}" changed since the state file "${config.stateFile}" was written: using the config file`,
       );
     } else if (r.kind === "invalid") {
-      // Kept aside, not overwritten: it may be all an operator has.
-      const aside = `${config.stateFile}.invalid`;
-      await Deno.rename(config.stateFile, aside).catch(() => {});
-      console.error(`lvsd: state file "${config.stateFile}" not restored (${r.reason}); moved to "${aside}"`);
+      await setAside(config.stateFile, r.reason);
     }
   }
-  const problems = await checkHost(config);
+  let problems = await checkHost(config);
+  if (problems.length && stateCurrent) {
+    // The host changed under a restored table (a VIP is now an address of
+    // this host, ...): if the config file's own table can start, start it.
+    const fileProblems = await checkHost(fileConfig);
+    if (fileProblems.length === 0) {
+      await setAside(fileConfig.stateFile!, problems.join("; "));
+      config = fileConfig;
+      stateCurrent = false;
+      problems = [];
+    }
+  }
   if (problems.length) {
     console.error(`lvsd: cannot start:\n${problems.map((p) => `  ${p}`).join("\n")}`);
     return 2;
   }
-  const { Supervisor } = await import("./supervisor/mod.ts");
   // Listeners before anything is set up: a SIGTERM during start or right
   // after "ready" must stop cleanly (guard removed, sockets closed), not
   // kill the process with the default action.
@@ -214,6 +226,25 @@ async function main(): Promise<number> {
     Deno.addSignalListener("SIGINT", () => resolve());
     Deno.addSignalListener("SIGTERM", () => resolve());
   });
+  // The admin API's address first: a second lvsd started by mistake fails
+  // here, before it replaces the kernel guard or opens packet sockets that
+  // would take frames from the running one. Requests wait for "ready".
+  let admin: import("./api/server.ts").AdminServer | null = null;
+  let handle: (req: Request) => Response | Promise<Response> = () =>
+    new Response("lvsd is starting\n", { status: 503, headers: { "retry-after": "1" } });
+  let token = "";
+  if (config.admin.listen) {
+    try {
+      const { loadOrCreateToken } = await import("./api/token.ts");
+      const { serveAdmin } = await import("./api/server.ts");
+      token = await loadOrCreateToken(config.admin.tokenFile);
+      admin = await serveAdmin((req) => handle(req), config.admin.listen, config.admin.tls);
+    } catch (e) {
+      console.error(`lvsd: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  const { Supervisor } = await import("./supervisor/mod.ts");
   let sup;
   try {
     sup = await Supervisor.start(config, {
@@ -222,29 +253,27 @@ async function main(): Promise<number> {
     });
   } catch (e) {
     console.error(`lvsd: ${(e as Error).message}`);
+    await admin?.close();
     return 1;
   }
   const s = sup;
   const { DirectorBackend } = await import("./supervisor/admin_backend.ts");
   const backend = new DirectorBackend(s, { configFile: path, stateFile: config.stateFile, configDigest });
-  let admin: import("./api/server.ts").AdminServer | null = null;
   try {
     if (config.stateFile && !stateCurrent) await writeState(config.stateFile, config, configDigest);
-    if (config.admin.listen) {
-      const { loadOrCreateToken } = await import("./api/token.ts");
-      const { createApp } = await import("./api/app.ts");
-      const { renderMetrics } = await import("./api/metrics.ts");
-      const { serveAdmin } = await import("./api/server.ts");
-      const token = await loadOrCreateToken(config.admin.tokenFile);
-      const app = createApp(backend, { token, renderMetrics });
-      admin = await serveAdmin(app.fetch, config.admin.listen, config.admin.tls);
-      console.log(`lvsd: admin API on ${admin.url} (token in "${config.admin.tokenFile}")`);
-    }
   } catch (e) {
-    console.error(`lvsd: ${(e as Error).message}`);
+    console.error(`lvsd: cannot write the state file "${config.stateFile}": ${(e as Error).message}`);
+    await admin?.close();
     backend.close();
     await s.stop();
     return 1;
+  }
+  if (admin) {
+    const { createApp } = await import("./api/app.ts");
+    const { renderMetrics } = await import("./api/metrics.ts");
+    const app = createApp(backend, { token, renderMetrics, lock: backend.lock });
+    handle = (req) => app.fetch(req);
+    console.log(`lvsd: admin API on ${admin.url} (token in "${config.admin.tokenFile}")`);
   }
   Deno.addSignalListener("SIGUSR2", () => console.log(s.listing()));
   // SIGHUP re-reads the config file and applies it live (as keepalived

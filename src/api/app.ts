@@ -19,6 +19,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { ConfigError } from "../config/mod.ts";
 import { bearerAuth } from "./auth.ts";
 import { Committer } from "./commit.ts";
+import type { Mutex } from "./mutex.ts";
 import { applyOps, EditError, singleOpError } from "./edit.ts";
 import type { AdminBackend } from "./model.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -48,13 +49,18 @@ export interface AppOptions {
   token: string;
   /** Renders GET /metrics; without it, /metrics answers 501. */
   renderMetrics?: MetricsRenderer;
+  /**
+   * The lock every change of the director takes; pass the one the daemon's
+   * SIGHUP reload takes too (default: the app's own).
+   */
+  lock?: Mutex;
   /** Where failures the client cannot fix are logged (default console.error). */
   log?: (message: string, error: unknown) => void;
 }
 
 /** The admin API over `backend`. */
 export function createApp(backend: AdminBackend, opts: AppOptions): Hono {
-  const committer = new Committer(backend);
+  const committer = new Committer(backend, opts.lock);
   let doc: unknown;
   const api: ApiContext = {
     backend,

@@ -52,10 +52,12 @@ export function ifMatchHolds(header: string, generation: number): boolean {
 /** Serialises config changes through one {@link AdminBackend}. */
 export class Committer {
   readonly #backend: AdminBackend;
-  readonly #lock = new Mutex();
+  readonly #lock: Mutex;
 
-  constructor(backend: AdminBackend) {
+  /** `lock`: shared with whatever else changes the director (its SIGHUP reload), so that no change is built on a stale table. */
+  constructor(backend: AdminBackend, lock: Mutex = new Mutex()) {
     this.#backend = backend;
+    this.#lock = lock;
   }
 
   /**

@@ -117,6 +117,17 @@ export interface ConnectionQuery {
   cursor?: string;
 }
 
+/**
+ * What {@link AdminBackend.connections} throws for a query it cannot answer:
+ * a service that does not exist, a cursor it did not give, a bad limit.
+ */
+export class ConnectionQueryError extends Error {
+  constructor(readonly param: string, message: string) {
+    super(message);
+    this.name = "ConnectionQueryError";
+  }
+}
+
 /** A page of connections. */
 export interface ConnectionPage {
   /** Connections matching the filters in the whole table (at the time of the scan). */

@@ -7,7 +7,7 @@
 
 import { requestMessage, zodProblems } from "./issues.ts";
 import { serviceIndex } from "./lookup.ts";
-import { serviceKey } from "./model.ts";
+import { ConnectionQueryError, serviceKey } from "./model.ts";
 import { ApiError } from "./problems.ts";
 import { connectionQuery, readJson } from "./requests.ts";
 import type { RouteSpec } from "./route.ts";
@@ -80,7 +80,17 @@ export const statsRoutes: RouteSpec[] = [
     summary: "Connections and persistence templates, filtered and paged (ipvsadm -L -c)",
     query: connectionQueryParams,
     responses: { 200: { description: "A page of connections", schema: ConnectionPage } },
-    problems: [400],
-    handle: (c, api) => c.json(api.backend.connections(connectionQuery(c.req.url))),
+    problems: [400, 404],
+    handle: (c, api) => {
+      try {
+        return c.json(api.backend.connections(connectionQuery(c.req.url)));
+      } catch (e) {
+        if (!(e instanceof ConnectionQueryError)) throw e;
+        // A filter naming a service that does not exist is 404; a cursor or limit the director refuses, 400.
+        throw new ApiError(e.param === "service" ? 404 : 400, e.message, {
+          errors: [{ path: e.param, message: e.message }],
+        });
+      }
+    },
   },
 ];

@@ -181,9 +181,9 @@ async function checkInterfaces(
  * A VIP that the kernel also owns would be answered twice (and the kernel
  * would RST connections it does not know), so it must not be assigned.
  */
-async function checkVips(
+export async function checkVips(
   config: Config,
-  readers: HostReaders,
+  readers: HostReaders = systemReaders,
 ): Promise<string[]> {
   const vips = new Set(config.services.flatMap(serviceAddresses));
   if (vips.size === 0) return [];

@@ -50,4 +50,4 @@ export {
   parseConfig,
 } from "./load.ts";
 export { MAX_TABLE_RECORDS, memberKey, multiPort, serviceAddresses, serviceLabel, servicePorts } from "./members.ts";
-export { checkHost, findExecutable, hasCapability, type HostReaders, systemReaders } from "./host_checks.ts";
+export { checkHost, checkVips, findExecutable, hasCapability, type HostReaders, systemReaders } from "./host_checks.ts";

@@ -8,7 +8,15 @@
  * @module
  */
 
-import type { Config } from "../config/mod.ts";
+import {
+  checkVips,
+  type Config,
+  ConfigError,
+  configFromObject,
+  configToObject,
+  type HostReaders,
+} from "../config/mod.ts";
+import { Mutex } from "../api/mutex.ts";
 import type {
   AdminBackend,
   ConnectionPage,
@@ -25,7 +33,7 @@ import { IPVS_VERSION, VERSION } from "../version.ts";
 import { destConns, statsId, totals } from "./listing.ts";
 import { scanConnections } from "./connections.ts";
 import { ESTIMATION_INTERVAL_MS, RateEstimator } from "./estimator.ts";
-import { prepareState, tableDigest } from "./state_file.ts";
+import { KEPT_KEYS, prepareState, tableDigest } from "./state_file.ts";
 import type { Supervisor } from "./supervisor.ts";
 
 /** Where the backend keeps things, and what it tells the log. */
@@ -35,12 +43,25 @@ export interface BackendOptions {
   /** Digest of the config file's service table (state_file.ts), kept in the state file. */
   configDigest: string;
   log?: (line: string) => void;
+  /** How host addresses are read (tests); the system's by default. */
+  hostReaders?: HostReaders;
 }
 
 export class DirectorBackend implements AdminBackend {
   #sup: Supervisor;
   #opts: BackendOptions;
-  #generation = 1;
+  /**
+   * Starts from the clock's milliseconds (times 1000, plus a random part
+   * for two starts in one millisecond), so that a generation (the ETag of
+   * GET /v1/config) is not handed out again after a restart, when an
+   * If-Match taken before it must not match the new table.
+   */
+  #generation = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  /** Held by every change: the API's read-modify-write and SIGHUP's reload. */
+  readonly lock: Mutex = new Mutex();
+  #log: (line: string) => void;
+  /** status() counts the table at most once a second (a scan of 16 M slots takes seconds). */
+  #connCount = { at: -Infinity, n: 0 };
   #started = Date.now();
   #estimator = new RateEstimator();
   #timer: ReturnType<typeof setInterval>;
@@ -48,6 +69,7 @@ export class DirectorBackend implements AdminBackend {
   constructor(sup: Supervisor, opts: BackendOptions) {
     this.#sup = sup;
     this.#opts = opts;
+    this.#log = opts.log ?? ((l) => console.log(l));
     // An id handed to a newcomer keeps no rate history from its last owner.
     sup.onFreshId = (kind, id, raw) => {
       this.#estimator.forget(statsId(kind, id));
@@ -73,14 +95,50 @@ export class DirectorBackend implements AdminBackend {
   }
 
   /**
-   * Applies `next` with the supervisor's atomic reload and keeps it in the
-   * state file. The file is written (and synced) before the change and
-   * renamed into place after it, so a full disk refuses the change instead
-   * of losing it at the next restart.
+   * Applies `next` (a change through the admin API, which holds
+   * {@link lock} around its read-modify-write) with the supervisor's atomic
+   * reload, and keeps it in the state file. Refused, changing nothing: a
+   * change of what is read at start only, a VIP that is an address of this
+   * host (the next start would refuse it).
    */
   async apply(next: Config): Promise<string[]> {
+    refuseStartupKeys(this.#sup.config, next);
+    const hostVips = await checkVips(next, this.#opts.hostReaders);
+    if (hostVips.length) throw new ConfigError("admin API", hostVips.map((message) => ({ path: "services", message })));
+    return await this.#apply(next, this.#opts.configDigest);
+  }
+
+  /**
+   * SIGHUP (takes {@link lock} itself). If the services, timeouts and
+   * options in the file changed since the state file was written, the file
+   * is the newer intent: its table replaces the running one. If not, the
+   * running table (with every change made through the API) stays, as at
+   * start, and only the rest of the file applies.
+   */
+  applyConfigFile(fileConfig: Config): Promise<string[]> {
+    return this.lock.run(async () => {
+      const digest = await tableDigest(fileConfig);
+      if (digest === this.#opts.configDigest) {
+        const running = configToObject(this.#sup.config);
+        const merged = configToObject(fileConfig);
+        for (const k of KEPT_KEYS) merged[k] = running[k];
+        const notes = await this.#apply(configFromObject(merged, "reload"), digest);
+        return ["services unchanged in the config file: the running table is kept", ...notes];
+      }
+      return await this.#apply(fileConfig, digest);
+    });
+  }
+
+  /**
+   * Reload, then the state file. The file is written and synced before the
+   * change (a full disk refuses the change rather than losing it at the next
+   * restart) and renamed into place after it. Once the tables are flipped
+   * the change is in force whatever follows: a failed rename is logged, and
+   * the next change writes the file again.
+   */
+  async #apply(next: Config, configDigest: string): Promise<string[]> {
     const path = this.#opts.stateFile;
-    const prepared = path ? await prepareState(path, next, this.#opts.configDigest) : null;
+    const prepared = path ? await prepareState(path, next, configDigest) : null;
     let notes: string[];
     try {
       notes = await this.#sup.reload(next);
@@ -88,21 +146,19 @@ export class DirectorBackend implements AdminBackend {
       await prepared?.discard();
       throw e;
     }
-    await prepared?.commit();
     this.#generation++;
-    return notes;
-  }
-
-  /** SIGHUP: the config file's table replaces the running one and becomes the state file's reference. */
-  async applyConfigFile(fileConfig: Config): Promise<string[]> {
-    const digest = this.#opts.configDigest;
-    this.#opts.configDigest = await tableDigest(fileConfig);
+    this.#opts.configDigest = configDigest;
     try {
-      return await this.apply(fileConfig);
+      await prepared?.commit();
     } catch (e) {
-      this.#opts.configDigest = digest;
-      throw e;
+      await prepared?.discard();
+      this.#log(
+        `lvsd: the change is applied but the state file "${path}" was not updated (${
+          (e as Error).message
+        }); a restart now would come back without it`,
+      );
     }
+    return notes;
   }
 
   runtime(): Map<string, ServiceRuntime> {
@@ -164,14 +220,17 @@ export class DirectorBackend implements AdminBackend {
 
   status(): StatusView {
     const sup = this.#sup;
-    const page = scanConnections(sup.state, sup.services, { limit: 1 });
+    const now = Date.now();
+    if (now - this.#connCount.at >= 1000) {
+      this.#connCount = { at: now, n: scanConnections(sup.state, sup.services, { limit: 1 }).total };
+    }
     return {
       version: VERSION,
       ipvs_version: IPVS_VERSION,
       pid: Deno.pid,
       uptime_s: Math.floor((Date.now() - this.#started) / 1000),
       conn_table_size: sup.state.connCapacity,
-      connections: page.total,
+      connections: this.#connCount.n,
       workers: sup.state.workers,
       worker_restarts: sup.restarts(),
       interfaces: sup.config.interfaces.map((i) => i.name),
@@ -191,4 +250,23 @@ export class DirectorBackend implements AdminBackend {
       for (const d of s.dests) this.#estimator.sample(statsId("dest", d.id), t.dests.get(d.id)!);
     }
   }
+}
+
+/**
+ * The API changes the service table (services, timeouts, options), which
+ * the state file keeps. The rest (interfaces, workers, table size, guard,
+ * files, the admin API itself) is read from the config file at start: a
+ * change to it through the API would be lost at the next restart, so it is
+ * refused, naming each key, and nothing changes.
+ */
+function refuseStartupKeys(running: Config, next: Config): void {
+  const a = configToObject(running);
+  const b = configToObject(next);
+  const issues = Object.keys(b)
+    .filter((k) => !(KEPT_KEYS as readonly string[]).includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => ({
+      path: k,
+      message: "cannot be changed through the admin API (it is read from the config file at start: edit the file)",
+    }));
+  if (issues.length) throw new ConfigError("admin API", issues);
 }

@@ -11,19 +11,14 @@
 import type { SharedState } from "../dataplane/shared_state.ts";
 import type { TableService } from "../dataplane/tables.ts";
 import type { ConnectionPage, ConnectionQuery, ConnectionView } from "../api/model.ts";
-import { serviceKey } from "../api/model.ts";
+import { ConnectionQueryError, serviceKey } from "../api/model.ts";
 import { monotonicMs } from "../sys/clock.ts";
 
 /** Default and largest page sizes. */
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 10000;
 
-/** An invalid filter (the API answers 422 naming it). */
-export class ConnectionQueryError extends Error {
-  constructor(readonly param: string, message: string) {
-    super(message);
-  }
-}
+export { ConnectionQueryError };
 
 function ip(v: DataView, off: number): string {
   return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`;

@@ -23,7 +23,8 @@ import { parse, stringify } from "yaml";
 import { type Config, ConfigError, configFromObject, configToObject } from "../config/mod.ts";
 
 /** The part of a config the state file keeps (what the admin API and SIGHUP change). */
-const KEPT = ["timeouts", "options", "services"] as const;
+export const KEPT_KEYS = ["timeouts", "options", "services"] as const;
+const KEPT = KEPT_KEYS;
 
 /** The digest of a config's service table (timeouts, options, services), normalised. */
 export async function tableDigest(config: Config): Promise<string> {
@@ -39,6 +40,8 @@ const HEADER = `# lvsd state file: the running services, timeouts and options, r
 # start unless the config file's services changed since (config_digest).
 # Edit the config file, not this one.
 `;
+
+let tempSeq = 0;
 
 /**
  * Writes the running table of `config` to `path` atomically, tagged with
@@ -60,7 +63,8 @@ export async function prepareState(
   for (const k of KEPT) doc[k] = obj[k];
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
+  // Unique per write: two prepared writes must never share (and steal) a temp file.
+  const tmp = `${path}.tmp-${Deno.pid}-${++tempSeq}`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
     await file.write(new TextEncoder().encode(HEADER + stringify(doc, { lineWidth: 0 })));

@@ -111,6 +111,9 @@ Deno.test("404: unknown routes, services and dests, named", async () => {
     body: { weight: 1 },
   });
   await fails(h, 404, /does not exist/, "POST", "/v1/stats/zero", { body: { service: "tcp:10.10.0.99:80" } });
+  // The director's own refusal of a filter is the client's mistake, never a 500.
+  await fails(h, 404, /no service tcp:10.10.0.99:80/, "GET", "/v1/connections?service=tcp:10.10.0.99:80");
+  await fails(h, 400, /not a cursor this table gave/, "GET", "/v1/connections?cursor=99999");
   await fails(h, 404, /ops\[1\] \(delete_dest\)/, "POST", "/v1/batch", {
     body: { ops: [{ op: "clear" }, { op: "delete_dest", service: "tcp:10.10.0.100:80", dest: "10.20.0.11:80" }] },
   });

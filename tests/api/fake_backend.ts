@@ -17,7 +17,7 @@ import type {
   ServiceRuntime,
   StatusView,
 } from "../../src/api/model.ts";
-import { destKey, serviceKey } from "../../src/api/model.ts";
+import { ConnectionQueryError, destKey, serviceKey } from "../../src/api/model.ts";
 
 /** The admin token the tests use. */
 export const TOKEN = "s3cret-admin-token-for-tests";
@@ -144,6 +144,13 @@ export class FakeBackend implements AdminBackend {
 
   connections(query: ConnectionQuery): ConnectionPage {
     this.queries.push(query);
+    // As the director does (src/supervisor/connections.ts): a service it does not have, a cursor it never gave.
+    if (query.service !== undefined && !this.#config.services.some((s) => serviceKey(s) === query.service)) {
+      throw new ConnectionQueryError("service", `no service ${query.service}`);
+    }
+    if (query.cursor !== undefined && query.cursor !== "c1") {
+      throw new ConnectionQueryError("cursor", `"${query.cursor}" is not a cursor this table gave`);
+    }
     const all: ConnectionView[] = [0, 1, 2].map((k) => ({
       proto: "tcp",
       state: k === 2 ? "NONE" : "ESTABLISHED",

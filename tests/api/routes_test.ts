@@ -181,7 +181,7 @@ Deno.test("GET /v1/connections passes the filters and page size on (limit defaul
   const some = await call(
     h,
     "GET",
-    "/v1/connections?service=TCP:10.10.0.100:80&client=192.0.2.1&dest=10.20.0.11:080&state=established&limit=2&cursor=abc",
+    "/v1/connections?service=TCP:10.10.0.100:80&client=192.0.2.1&dest=10.20.0.11:080&state=established&limit=2&cursor=c1",
   );
   strictEqual((some.body as { items: unknown[] }).items.length, 2);
   deepStrictEqual(h.backend.queries[1], {
@@ -190,7 +190,7 @@ Deno.test("GET /v1/connections passes the filters and page size on (limit defaul
     dest: "10.20.0.11:80",
     state: "established",
     limit: 2,
-    cursor: "abc",
+    cursor: "c1",
   });
   deepStrictEqual(h.backend.queries.length, 2);
   await call(h, "GET", "/v1/connections?dest=10.20.0.11&limit=10000");

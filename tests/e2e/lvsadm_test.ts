@@ -115,6 +115,29 @@ Deno.test({
       ok((await curl("/metrics", false)).stdout.endsWith("\n401"));
       ok((await curl("/health", false)).stdout.endsWith("\n200"));
 
+      // What is read from the config file at start cannot be changed through the API (it would not survive a
+      // restart): refused whole with the key named; sending the config back unchanged is fine.
+      const cfg = JSON.parse((await curl("/v1/config")).stdout.replace(/\n\d+$/, ""));
+      const put = (body: unknown) =>
+        d.lab.exec(d.lab.ns.director, [
+          "curl",
+          "-s",
+          "-w",
+          "\n%{http_code}",
+          "-X",
+          "PUT",
+          "-H",
+          `Authorization: Bearer ${token}`,
+          "-H",
+          "content-type: application/json",
+          "--data-binary",
+          "@-",
+          "http://127.0.0.1:9470/v1/config",
+        ], { stdin: JSON.stringify(body) });
+      const refused = (await put({ ...cfg, workers: 1 })).stdout;
+      ok(refused.endsWith("\n422") && refused.includes("workers"), refused);
+      ok((await put(cfg)).stdout.endsWith("\n200"));
+
       // Weights change under load: not one request fails.
       const load = d.lab.runHttpClient([
         "--url",

@@ -150,6 +150,6 @@ Deno.test("lvsadm + API: -Z zeroes through the API; -L -n --stats reads the numb
   deepStrictEqual(backend.zeroed, ["tcp:10.0.0.1:80", undefined]);
   const stats = await must("-L", "-n", "--stats", "--exact");
   // The fake's numbers: service 1 conn (i + 1), dest 100 (100 * (i + 1) + j).
-  ok(/\nTCP  10\.0\.0\.1:80\s+1\s+10\s+9\s+1000\s+900\n/.test(stats), stats);
-  ok(/\n  -> 192\.168\.10\.1:80\s+100\s+1000\s+900\s+100000\s+90000\n/.test(stats), stats);
+  ok(/\nTCP {2}10\.0\.0\.1:80\s+1\s+10\s+9\s+1000\s+900\n/.test(stats), stats);
+  ok(/\n {2}-> 192\.168\.10\.1:80\s+100\s+1000\s+900\s+100000\s+90000\n/.test(stats), stats);
 });
