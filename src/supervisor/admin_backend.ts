@@ -30,8 +30,10 @@ import type {
 import { destKey, serviceKey } from "../api/model.ts";
 import type { TableService } from "../dataplane/tables.ts";
 import { IPVS_VERSION, VERSION } from "../version.ts";
-import { destConns, statsId, totals } from "./listing.ts";
+import { destConns, statsId, totals } from "./counters.ts";
 import { scanConnections } from "./connections.ts";
+import { statusText } from "./status_text.ts";
+import { serviceViews } from "../api/views.ts";
 import { ESTIMATION_INTERVAL_MS, RateEstimator } from "./estimator.ts";
 import { KEPT_KEYS, prepareState, tableDigest } from "./state_file.ts";
 import type { Supervisor } from "./supervisor.ts";
@@ -82,12 +84,14 @@ export class DirectorBackend implements AdminBackend {
       for (const d of s.dests) this.#estimator.reset(statsId("dest", d.id), t.dests.get(d.id)!);
     }
     this.#timer = setInterval(() => this.#sample(), ESTIMATION_INTERVAL_MS);
+    sup.statusText = () => this.statusText();
   }
 
   /** Stops the sampling timer. */
   close(): void {
     clearInterval(this.#timer);
     this.#sup.onFreshId = null;
+    this.#sup.statusText = null;
   }
 
   config(): Config {
@@ -216,6 +220,18 @@ export class DirectorBackend implements AdminBackend {
       baselines.zeroFlat("globals", t.globals);
       baselines.zeroFlat("drops", t.drops);
     }
+  }
+
+  /** SIGUSR2's listing and the status file (status_text.ts); cheap enough for every second. */
+  statusText(): string {
+    const sup = this.#sup;
+    return statusText(
+      { ipvs_version: IPVS_VERSION, conn_table_size: sup.state.connCapacity },
+      serviceViews(sup.config, this.runtime()),
+      this.dataplane(),
+      // The first 50 only, without counting the rest: a full scan of a big table every second is not cheap.
+      scanConnections(sup.state, sup.services, { limit: 50 }, undefined, false),
+    );
   }
 
   status(): StatusView {

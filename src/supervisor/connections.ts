@@ -30,6 +30,8 @@ export function scanConnections(
   services: readonly TableService[],
   q: ConnectionQuery,
   now = monotonicMs(),
+  /** false: stop once the page is full (`total` then counts only what was read): a cheap first page. */
+  countAll = true,
 ): ConnectionPage {
   const l = state.layout;
   const v = state.view;
@@ -81,6 +83,7 @@ export function scanConnections(
     if (i < from) continue;
     if (items.length === limit) {
       next ??= String(i);
+      if (!countAll) break;
       continue;
     }
     items.push({

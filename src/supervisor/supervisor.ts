@@ -15,9 +15,8 @@ import {
   routeGet,
 } from "../sys/netdev.ts";
 import { close as closeFd } from "../sys/libc.ts";
-import { monotonicMs } from "../sys/clock.ts";
 import { installGuard, removeGuard } from "./kernel_guard.ts";
-import { listConnections, listServices, listStats, rawCounters, statsId } from "./listing.ts";
+import { rawCounters, statsId } from "./counters.ts";
 import { Baselines } from "./baselines.ts";
 import type { StatsView } from "../api/model.ts";
 import { planServices } from "./reconfigure.ts";
@@ -77,6 +76,8 @@ export class Supervisor {
   onFreshId: ((kind: "service" | "dest", id: number, raw: StatsView) => void) | null = null;
   /** Zero points of the counters (ipvsadm -Z, fresh ids): shown counts are raw minus these. */
   readonly baselines: Baselines = new Baselines();
+  /** Renders the status text (set by the admin backend, which owns the views, counters and rates). */
+  statusText: (() => string) | null = null;
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
 
@@ -335,13 +336,9 @@ export class Supervisor {
     await Deno.rename(tmp, path);
   }
 
-  /** Services, counters and connections as plain text. */
+  /** Services, counters and connections as plain text (status_text.ts), once the admin backend provides it. */
   listing(): string {
-    return [
-      listServices(this.state, this.services),
-      listStats(this.state, this.services, this.baselines),
-      listConnections(this.state, monotonicMs(), 50),
-    ].join("\n");
+    return this.statusText?.() ?? "lvsd: starting\n";
   }
 
   #spawn(slot: WorkerSlot): Promise<void> {

@@ -171,7 +171,12 @@ function serviceEntry(s: ServiceRow, opts: ListOptions, names: Names): string {
  * `ipvsadm -L [options]` (list_all): "IP Virtual Server version V (size=N)",
  * the column titles, then every service.
  */
-export function formatList(status: StatusView, services: ServiceView[], opts: ListOptions, names: Names): string {
+export function formatList(
+  status: Pick<StatusView, "ipvs_version" | "conn_table_size">,
+  services: ServiceView[],
+  opts: ListOptions,
+  names: Names,
+): string {
   const n = opts.numeric ? NUMERIC : names;
   const rows = serviceOrder(services.map(readService), opts.sort);
   return `IP Virtual Server version ${status.ipvs_version} (size=${status.conn_table_size})\n` + title(opts) +

@@ -1,0 +1,41 @@
+/**
+ * What SIGUSR2 prints and the status file holds: the table as `ipvsadm -Ln`
+ * and `ipvsadm -Ln --stats --exact` print it (the same formatter as
+ * lvsadm), the data-plane counters and drops, and the first connections as
+ * `ipvsadm -Lnc` prints them.
+ *
+ * @module
+ */
+
+import type { ConnectionPage, DataplaneView, ServiceView, StatusView } from "../api/model.ts";
+import { formatConnections, formatList, type ListOptions, NUMERIC } from "../lvsadm/format/mod.ts";
+
+const PLAIN: ListOptions = {
+  numeric: true,
+  exact: false,
+  stats: false,
+  rate: false,
+  thresholds: false,
+  persistentConn: false,
+  sort: true,
+};
+
+/** The status text of a director. */
+export function statusText(
+  header: Pick<StatusView, "ipvs_version" | "conn_table_size">,
+  services: ServiceView[],
+  dataplane: DataplaneView,
+  connections: ConnectionPage,
+): string {
+  const stats = formatList(header, services, { ...PLAIN, stats: true, exact: true }, NUMERIC);
+  const drops = Object.entries(dataplane.drops).filter(([, v]) => v > 0);
+  const more = connections.next_cursor === null ? "" : "… more: lvsadm -L -n -c lists them all\n";
+  return [
+    formatList(header, services, PLAIN, NUMERIC),
+    // The version line once is enough.
+    stats.slice(stats.indexOf("\n") + 1),
+    "Data plane: " + Object.entries(dataplane.counters).map(([k, v]) => `${k}=${v}`).join(" ") + "\n" +
+    "Drops: " + (drops.length ? drops.map(([k, v]) => `${k}=${v}`).join(" ") : "none") + "\n",
+    formatConnections(connections.items, { persistentConn: false }, NUMERIC) + more,
+  ].join("\n");
+}
