@@ -78,6 +78,8 @@ export class Supervisor {
   readonly baselines: Baselines = new Baselines();
   /** Renders the status text (set by the admin backend, which owns the views, counters and rates). */
   statusText: (() => string) | null = null;
+  /** The kernel guard installed now (JSON of its spec), null before the first. */
+  #guardSpec: string | null = null;
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
 
@@ -114,7 +116,7 @@ export class Supervisor {
     const sup = new Supervisor(config, opts, state, ifaces);
     try {
       if (config.kernelGuard === "nftables") {
-        await installGuard(guardFor(config, config));
+        await sup.#guard(guardFor(config, config));
       }
       await sup.#resolveDests(2000);
       await sup.#publisher.publish(sup.services);
@@ -209,6 +211,18 @@ export class Supervisor {
     }, 1000);
   }
 
+  /**
+   * Installs the kernel guard for `spec` unless it is the one installed: a
+   * weight change (lvsadm -e, slow start, a health check) changes no VIP and
+   * no dest, and need not run nft.
+   */
+  async #guard(spec: ReturnType<typeof guardFor>): Promise<void> {
+    const text = JSON.stringify(spec);
+    if (text === this.#guardSpec) return;
+    await installGuard(spec);
+    this.#guardSpec = text;
+  }
+
   /** Runs `fn` after every earlier tick or reload has finished. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#serial.then(fn, fn);
@@ -293,11 +307,12 @@ export class Supervisor {
       // what runs), then the guard for the new VIPs, then one flip; if the
       // flip fails the old guard goes back and the running tables stay.
       await this.#resolveDests(2000, next);
-      if (old.kernelGuard === "nftables") await installGuard(guardFor(config, old));
+      const previous = this.#guardSpec;
+      if (old.kernelGuard === "nftables") await this.#guard(guardFor(config, old));
       try {
         await this.#publisher.publish(next);
       } catch (e) {
-        if (old.kernelGuard === "nftables") await installGuard(guardFor(old, old)).catch(() => {});
+        if (old.kernelGuard === "nftables" && previous) await this.#guard(JSON.parse(previous)).catch(() => {});
         throw e;
       }
       this.services = next;

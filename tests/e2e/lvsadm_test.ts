@@ -148,10 +148,40 @@ Deno.test({
         "8",
         "--close",
       ]);
+      const editMs: number[] = [];
       for (const w of ["0", "5", "1"]) {
-        await must(d, "-e", "-t", `${VIP}:80`, "-r", "10.20.0.11:80", "-m", "-w", w);
-        await must(d, "-e", "-t", `${VIP}:80`, "-r", "10.20.0.12:80", "-m", "-w", w === "0" ? "4" : "2");
+        for (const [rs, weight] of [["10.20.0.11", w], ["10.20.0.12", w === "0" ? "4" : "2"]]) {
+          const t0 = performance.now();
+          await must(d, "-e", "-t", `${VIP}:80`, "-r", `${rs}:80`, "-m", "-w", weight);
+          editMs.push(performance.now() - t0);
+        }
       }
+      // One change through the API alone (curl), for the record.
+      const apiMs: string[] = [];
+      for (const w of [3, 2]) {
+        const r = await d.lab.exec(d.lab.ns.director, [
+          "curl",
+          "-s",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code} %{time_total}",
+          "-X",
+          "PATCH",
+          "-H",
+          `Authorization: Bearer ${token}`,
+          "-H",
+          "content-type: application/json",
+          "--data",
+          JSON.stringify({ weight: w }),
+          `http://127.0.0.1:9470/v1/services/tcp:${VIP}:80/dests/10.20.0.13:80`,
+        ]);
+        ok(r.stdout.startsWith("200 "), r.stdout);
+        apiMs.push((Number(r.stdout.split(" ")[1]) * 1000).toFixed(1));
+      }
+      console.log(`PATCH weight through the API: ${apiMs.join(", ")} ms`);
+      // The whole lvsadm process (a Deno start) per change, for the record.
+      console.log(`lvsadm -e under load: ${editMs.map((m) => m.toFixed(0)).join(", ")} ms`);
       const under = await load;
       strictEqual(under.failed, 0, JSON.stringify(under));
       strictEqual(under.ok, 1500);
