@@ -78,6 +78,8 @@ export class Supervisor {
   readonly baselines: Baselines = new Baselines();
   /** Renders the status text (set by the admin backend, which owns the views, counters and rates). */
   statusText: (() => string) | null = null;
+  /** The last table published through {@link effective}; null until the first reload. */
+  #running: Config | null = null;
   /** The kernel guard installed now (JSON of its spec), null before the first. */
   #guardSpec: string | null = null;
   /** Tick and reload run one at a time (both publish tables). */
@@ -253,9 +255,26 @@ export class Supervisor {
     return next;
   }
 
-  /** The running configuration (what a restart would need to change stays as started). */
+  /** The configured table (what a restart would need to change stays as started): what the API edits and saves. */
   get config(): Config {
     return this.#config;
+  }
+
+  /** The table the data plane runs: {@link config} as {@link effective} leaves it. */
+  get running(): Config {
+    return this.#running ?? this.#config;
+  }
+
+  /**
+   * Turns the configured table into the one to run (the health layer:
+   * failed dests out, quorum, sorry servers, slow-start weights); applied by
+   * every reload. Call {@link republish} when its answer changes.
+   */
+  effective: ((configured: Config) => Config) | null = null;
+
+  /** Publishes the configured table again through {@link effective} (health state changed). */
+  republish(): Promise<string[]> {
+    return this.reload(this.#config);
   }
 
   /**
@@ -283,7 +302,10 @@ export class Supervisor {
         notes.push("conn_table_size changed: takes effect at the next restart");
       }
       if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
-      const next = this.#plan(config);
+      // What runs: the configured table as health checks, quorum and slow
+      // start leave it (src/health), or the configured one.
+      const running = this.effective ? this.effective(config) : config;
+      const next = this.#plan(running);
       const before = new Map(this.services.map((s) => [s.id, s]));
       for (const s of next) {
         const p = before.get(s.id);
@@ -308,7 +330,9 @@ export class Supervisor {
       // flip fails the old guard goes back and the running tables stay.
       await this.#resolveDests(2000, next);
       const previous = this.#guardSpec;
-      if (old.kernelGuard === "nftables") await this.#guard(guardFor(config, old));
+      // The guard covers every configured dest and what health adds (sorry
+      // servers), so that a dest failing and coming back does not run nft.
+      if (old.kernelGuard === "nftables") await this.#guard(guardFor(union(config, running), old));
       try {
         await this.#publisher.publish(next);
       } catch (e) {
@@ -316,6 +340,7 @@ export class Supervisor {
         throw e;
       }
       this.services = next;
+      this.#running = running;
       this.state.setTimeouts(config.timeouts);
       this.state.setOptions(config.options);
       // Keep what a restart would need to change in the running config.
@@ -482,6 +507,22 @@ export class Supervisor {
     clearTimeout(timer);
     this.#reap(slot);
   }
+}
+
+/** `configured` with the dests only `running` has (sorry servers) added to its services. */
+function union(configured: Config, running: Config): Config {
+  if (configured === running) return configured;
+  const extra = new Map(running.services.map((s) => [`${s.proto}:${s.vip}:${s.port}`, s.dests]));
+  return {
+    ...configured,
+    services: configured.services.map((s) => {
+      const have = new Set(s.dests.map((d) => `${d.address}:${d.port}`));
+      const more = (extra.get(`${s.proto}:${s.vip}:${s.port}`) ?? []).filter((d) =>
+        !have.has(`${d.address}:${d.port}`)
+      );
+      return more.length ? { ...s, dests: [...s.dests, ...more] } : s;
+    }),
+  };
 }
 
 /** What the kernel guard needs: the running interfaces, the new VIPs and dests. */
