@@ -62,7 +62,9 @@ function writeEntry(v: DataView, off: number, c: SyncConn, where: string): numbe
     // The kernel sends IPVS_OPT_SEQ_DATA exactly when these flags are set;
     // a mismatch would give the backup adjustments it never applies (or none).
     throw new RangeError(
-      `${where}.seq: ${seqFlags ? "missing although" : "given although not"} flags has IP_VS_CONN_F_SEQ_MASK bits`,
+      seqFlags
+        ? `${where}.seq: missing, but flags has IP_VS_CONN_F_SEQ_MASK bits (IPVS_OPT_SEQ_DATA goes with them)`
+        : `${where}.seq: given, but flags has no IP_VS_CONN_F_SEQ_MASK bit`,
     );
   }
   const size = entrySize(c);
