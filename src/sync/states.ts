@@ -291,7 +291,11 @@ export interface SyncCandidate {
 /** The outcome, with the per-connection fields the kernel updates when it syncs. */
 export interface SyncDecision {
   sync: boolean;
-  /** The state changed since the last sync and that alone made it sync (not for ESTABLISHED: see syncDecision). */
+  /**
+   * The kernel's `force`: a TCP connection whose state differs from the
+   * last synced one. Outside ESTABLISHED that alone makes it sync; into
+   * ESTABLISHED it still waits for the packet rule.
+   */
   forced: boolean;
   /** cp->old_state after the call (only changes when it syncs). */
   oldState: number;
