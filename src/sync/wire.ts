@@ -8,6 +8,9 @@
  * so lvsd interoperates with a kernel IPVS director in either role.
  *
  * Every multi-byte field is big-endian (network order). Offsets on the right.
+ * Sizes, option types, SyncConn and the drop reasons: layout.ts; encoding:
+ * encode.ts; decoding and what is dropped: decode.ts; states and flags:
+ * states.ts. This module re-exports layout, encode and decode.
  *
  * Message header (8 bytes)
  *
@@ -66,10 +69,11 @@
  * Option (TLV) following the fixed part of an entry
  *
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *  |O|    type     |  len: 1..255  |  len bytes of data ...        |
+ *  |     type      |  len: 1..255  |  len bytes of data ...        |
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *   bit 6 of the type byte (0x40, IPVS_OPT_F_PARAM) marks an option a
- *   receiver may skip when it does not know the type; an unknown type
+ *   bit 0x40 of the type byte (IPVS_OPT_F_PARAM) marks an option a
+ *   receiver may skip when it does not know the type (the type is read
+ *   with that bit masked off, so 0x41 is still SEQ_DATA); an unknown type
  *   without it makes the receiver skip the whole entry. len 0, or data
  *   running past the entry's size, spoils the datagram.
  *
@@ -87,11 +91,12 @@
  *  2 IPVS_OPT_PE_DATA, len ≤ 255: persistence-engine data (e.g. SIP Call-ID)
  *  3 IPVS_OPT_PE_NAME, len ≤ 16: the engine's name (e.g. "sip"), no NUL
  *
- * Version 0 (the pre-2.6.39 format, net.ipv4.vs.sync_version=0) has a
- * 4-byte header whose FIRST byte is nr_conns, then syncid and size, and
- * 24/48-byte IPv4 entries without timeout. A v0 master never sends a
- * message without connections, so its first byte is never 0; version 1
- * puts 0 there so that an old receiver reads "no connections". The kernel
+ * Version 0 (the original format, still chosen by
+ * net.ipv4.vs.sync_version=0) has a 4-byte header whose FIRST byte is
+ * nr_conns, then syncid and size, and 24/48-byte IPv4 entries without
+ * timeout. A v0 master makes a message only to put a connection in it, so
+ * its first byte is not 0 (short of 256 entries wrapping the byte);
+ * version 1 puts 0 there so that an old receiver reads "no connections". The kernel
  * takes a datagram as version 1 only when reserved == 0, version == 1 and
  * spare == 0, and hands anything else to its v0 parser (ip_vs_process_message).
  * lvsd speaks only version 1: first byte non-zero → dropped as `version0`;
