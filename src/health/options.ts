@@ -149,7 +149,7 @@ export function validateCheck(value: unknown, at = ""): CheckIssue[] {
   };
   const headerSafe = (key: string) => {
     const v = str(key);
-    if (v !== undefined && (v === "" || /[\s\x00-\x1f\x7f]/.test(v))) {
+    if (v !== undefined && (v === "" || hasSpaceOrControl(v))) {
       add(key, `${JSON.stringify(v)} must be non-empty with no spaces or control characters`);
     }
   };
@@ -185,7 +185,7 @@ export function validateCheck(value: unknown, at = ""): CheckIssue[] {
     case "https":
       {
         const path = str("path");
-        if (path !== undefined && !/^\/[^\s\x00-\x1f\x7f]*$/.test(path)) {
+        if (path !== undefined && (!path.startsWith("/") || hasSpaceOrControl(path))) {
           add("path", `${JSON.stringify(path)} must start with / and have no spaces or control characters`);
         }
       }
@@ -252,4 +252,13 @@ export function normaliseCheck(value: unknown): CheckSpec {
   const spec = { ...(value as CheckSpec) };
   if (spec.kind === "dns" && spec.type) spec.type = spec.type.toUpperCase() as typeof spec.type;
   return spec;
+}
+
+/** A space or control character would let a value break out of its HTTP header line. */
+function hasSpaceOrControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return true;
+  }
+  return /\s/.test(s);
 }
