@@ -228,18 +228,20 @@ export class HealthMonitor {
   #start(e: Entry): void {
     const ac = new AbortController();
     e.running = ac;
-    let done: Promise<void>;
-    const settle = (res: CheckResult) => {
-      this.#inFlight.delete(done);
-      e.running = undefined;
-      if (!e.removed && !ac.signal.aborted) this.#apply(e, res);
-      this.#pump();
-    };
-    done = this.#run(e.target.check, { address: e.target.address, port: e.target.port }, ac.signal)
+    // Wrapped so that a probe that throws synchronously is a failed check, not a crashed timer.
+    const probe =
+      (async () => await this.#run(e.target.check, { address: e.target.address, port: e.target.port }, ac.signal))();
+    const done: Promise<void> = probe
       .then(
-        settle,
-        (err) => settle({ up: false, detail: `check failed: ${err instanceof Error ? err.message : err}` }),
-      );
+        (res) => res,
+        (err): CheckResult => ({ up: false, detail: `check failed: ${err instanceof Error ? err.message : err}` }),
+      )
+      .then((res) => {
+        this.#inFlight.delete(done);
+        e.running = undefined;
+        if (!e.removed && !ac.signal.aborted) this.#apply(e, res);
+        this.#pump();
+      });
     this.#inFlight.add(done);
   }
 
