@@ -99,8 +99,8 @@ async function readResponse(
     }
     if (!needBody) break;
     const bodyLen = buf.length - head.bodyStart;
+    if (bodyLen > MAX_BODY || (head.contentLength ?? 0) > MAX_BODY) return `body larger than ${MAX_BODY} bytes`;
     if (head.contentLength !== undefined && bodyLen >= head.contentLength) break;
-    if (bodyLen > MAX_BODY) return `body larger than ${MAX_BODY} bytes`;
   }
   if (buf.length === 0) return "no data received";
   if (!head) return "connection closed before the end of the response head";
