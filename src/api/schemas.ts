@@ -51,6 +51,8 @@ const destConfigShape = {
   weight: z.int().min(0).max(65535),
   u_threshold: z.int().min(0),
   l_threshold: z.int().min(0),
+  notify_up: z.string().optional().describe("run (sh -c) when its health check finds it up"),
+  notify_down: z.string().optional().describe("run (sh -c) when its health check finds it down"),
 };
 
 export const Persistence = named(
@@ -71,6 +73,16 @@ const serviceConfigShape = {
   ops: z.boolean(),
   sched_flags: schedFlags,
   mh_table_size: mhTableSize.optional(),
+  health_check: z.record(z.string(), z.unknown()).optional().describe(
+    "the health check of every dest: kind (tcp, http, https, udp, dns, misc) and keepalived's options",
+  ),
+  quorum: z.int().min(0).optional().describe("least total weight of live dests (default 1)"),
+  hysteresis: z.int().min(0).optional(),
+  quorum_up: z.string().optional(),
+  quorum_down: z.string().optional(),
+  sorry_server: z.strictObject({ address: ipv4Text, port, forward, weight: z.int().min(0).max(65535) }).optional(),
+  sorry_server_inhibit: z.boolean().optional(),
+  slow_start: z.int().min(0).optional().describe("seconds over which a dest that comes up ramps to its weight"),
 };
 
 export const DestInput = named(

@@ -302,6 +302,26 @@ function listenText(l: { host: string; port: number }): string {
   return `${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
 }
 
+/**
+ * A service's health keys as the file writes them: only those that differ
+ * from the defaults (a service without health checks reads as before).
+ */
+function healthToObject(s: ServiceConfig): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (s.healthCheck) o.health_check = structuredClone(s.healthCheck);
+  if (s.quorum !== 1) o.quorum = s.quorum;
+  if (s.hysteresis !== 0) o.hysteresis = s.hysteresis;
+  if (s.quorumUp !== null) o.quorum_up = s.quorumUp;
+  if (s.quorumDown !== null) o.quorum_down = s.quorumDown;
+  if (s.sorryServer) {
+    const d = s.sorryServer;
+    o.sorry_server = { address: d.address, port: d.port, forward: d.forward, weight: d.weight };
+  }
+  if (s.sorryServerInhibit) o.sorry_server_inhibit = true;
+  if (s.slowStart !== 0) o.slow_start = s.slowStart;
+  return o;
+}
+
 /** The config as a plain snake_case object, with every field explicit. */
 export function configToObject(config: Config): Record<string, unknown> {
   return {
@@ -331,6 +351,7 @@ export function configToObject(config: Config): Record<string, unknown> {
       ops: s.ops,
       sched_flags: [...s.schedFlags],
       ...(s.scheduler === "mh" ? { mh_table_size: s.mhTableSize } : {}),
+      ...healthToObject(s),
       dests: s.dests.map((d) => ({
         address: d.address,
         port: d.port,
@@ -340,6 +361,8 @@ export function configToObject(config: Config): Record<string, unknown> {
         weight: d.weight,
         u_threshold: d.uThreshold,
         l_threshold: d.lThreshold,
+        ...(d.notifyUp !== null ? { notify_up: d.notifyUp } : {}),
+        ...(d.notifyDown !== null ? { notify_down: d.notifyDown } : {}),
       })),
     })),
   };

@@ -82,6 +82,15 @@ Deno.test("defaults are filled in", () => {
         ops: false,
         schedFlags: [],
         mhTableSize: 4093,
+        // keepalived's defaults: no checker, quorum 1, no sorry server; no slow start.
+        healthCheck: null,
+        quorum: 1,
+        hysteresis: 0,
+        quorumUp: null,
+        quorumDown: null,
+        sorryServer: null,
+        sorryServerInhibit: false,
+        slowStart: 0,
         dests: ["10.20.0.11", "10.20.0.12"].map((address) => ({
           address,
           port: 80, // the service port
@@ -91,6 +100,8 @@ Deno.test("defaults are filled in", () => {
           weight: 1,
           uThreshold: 0,
           lThreshold: 0,
+          notifyUp: null,
+          notifyDown: null,
         })),
       }],
     } satisfies Config,
@@ -178,6 +189,8 @@ Deno.test("round trip: parseConfig(configToYaml(c)) equals c", async () => {
     weight: 0,
     uThreshold: 0,
     lThreshold: 0,
+    notifyUp: "logger up",
+    notifyDown: null,
   };
   for (const name of ["demo.yaml", "example.yaml"]) {
     const c = await loadConfig(new URL(name, CONFIG_DIR).pathname);
@@ -1150,3 +1163,60 @@ Deno.test("mh tables that do not fit lvsd's lookup-table area together are refus
   c.services.pop();
   assert.equal(parseConfig(stringify(c), SRC).services.length, 8);
 });
+
+Deno.test("health keys: a checker, quorum, sorry server, slow start, hooks; round trip; errors named", () => {
+  const yaml = `interfaces: [{name: eth1}]
+services:
+  - proto: tcp
+    vip: 10.0.0.1
+    port: 80
+    health_check: { kind: http, path: /health, status_code: "200-299", delay_loop: 2, retry: 2 }
+    quorum: 2
+    hysteresis: 1
+    quorum_down: "logger quorum lost"
+    sorry_server: { address: 10.30.0.1 }
+    slow_start: 30
+    dests:
+      - { address: 10.20.0.1, notify_down: "logger rs1 down" }
+      - { address: 10.20.0.2 }
+`;
+  const c = parseConfig(yaml, SRC);
+  const s = c.services[0];
+  assert.deepEqual(s.healthCheck, { kind: "http", path: "/health", status_code: "200-299", delay_loop: 2, retry: 2 });
+  assert.deepEqual([s.quorum, s.hysteresis, s.quorumUp, s.quorumDown, s.slowStart], [
+    2,
+    1,
+    null,
+    "logger quorum lost",
+    30,
+  ]);
+  assert.deepEqual([s.sorryServer?.address, s.sorryServer?.port, s.sorryServer?.forward], ["10.30.0.1", 80, "masq"]);
+  assert.equal(s.dests[0].notifyDown, "logger rs1 down");
+  assert.deepEqual(configFromObject(configToObject(c), SRC), c);
+  // A service without any of them writes none of them.
+  assert.equal("quorum" in (configToObject(parseConfig(base0(), SRC)).services as object[])[0], false);
+  for (
+    const [svc, msg] of [
+      ["health_check: { kind: ping }", "services[0].health_check.kind"],
+      ["health_check: { kind: tcp, delay_loop: -1 }", "services[0].health_check.delay_loop"],
+      ["health_check: { kind: tcp, bogus: 1 }", "services[0].health_check.bogus"],
+      ["quorum: -1", "services[0].quorum: -1 is out of range"],
+      ["sorry_server: { port: 80 }", "services[0].sorry_server.address: missing (required)"],
+      ["slow_start: 100000", "services[0].slow_start: 100000 is out of range (0..86400)"],
+    ]
+  ) {
+    assert.throws(
+      () =>
+        parseConfig(
+          `interfaces: [{name: eth1}]\nservices:\n  - { proto: tcp, vip: 10.0.0.1, port: 80, ${svc} }\n`,
+          SRC,
+        ),
+      (e: Error) => e.message.includes(msg),
+      `${svc} → ${msg}`,
+    );
+  }
+});
+
+function base0(): string {
+  return "interfaces: [{name: eth1}]\nservices: [{ proto: tcp, vip: 10.0.0.1, port: 80 }]\n";
+}

@@ -13,6 +13,8 @@
 
 import { z } from "zod";
 import { MH_DEFAULT_TABLE_SIZE, MH_TABLE_SIZES } from "../dataplane/maglev.ts";
+import type { CheckSpec } from "../health/types.ts";
+import { validateCheck } from "../health/options.ts";
 import {
   formatIpv4,
   parseIpv4,
@@ -170,6 +172,9 @@ export interface DestConfig {
   weight: number;
   uThreshold: number;
   lThreshold: number;
+  /** Run (sh -c) when its health check finds it up / down (keepalived notify_up / notify_down). */
+  notifyUp: string | null;
+  notifyDown: string | null;
 }
 
 /** A virtual service, with every default filled in. */
@@ -190,6 +195,21 @@ export interface ServiceConfig {
   schedFlags: SchedFlag[];
   /** mh: entries of the Maglev lookup table, one of the kernel's primes. */
   mhTableSize: number;
+  /** The health check run against every dest (keepalived's checker block), null for none. */
+  healthCheck: CheckSpec | null;
+  /** keepalived quorum: the least total weight of live dests (default 1). */
+  quorum: number;
+  /** keepalived hysteresis around the quorum (default 0). */
+  hysteresis: number;
+  /** Run (sh -c) when the quorum is gained / lost. */
+  quorumUp: string | null;
+  quorumDown: string | null;
+  /** Takes the pool while the quorum is lost (keepalived sorry_server). */
+  sorryServer: DestConfig | null;
+  /** Keep the sorry server in the table at weight 0 while the quorum holds. */
+  sorryServerInhibit: boolean;
+  /** Seconds over which a dest that comes up (or is added) ramps to its weight (0: none). */
+  slowStart: number;
   dests: DestConfig[];
 }
 
@@ -456,6 +476,9 @@ const adminShape = {
   tls: z.strictObject(tlsShape).nullable().default(null),
 };
 
+/** A command run with sh -c (hooks). */
+const command = z.string().min(1, { error: "must not be empty" });
+
 const timeoutsShape = {
   tcp: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcp),
   tcpfin: intRange(1, MAX_TIMEOUT).default(DEFAULT_TIMEOUTS.tcpfin),
@@ -505,7 +528,24 @@ const destShape = {
   // the kernel, a lower threshold above the upper one is not refused.
   u_threshold: intRange(0, INT_MAX).default(0),
   l_threshold: intRange(0, INT_MAX).default(0),
+  notify_up: command.nullable().default(null),
+  notify_down: command.nullable().default(null),
 };
+
+/** A sorry server: a dest of its own (keepalived sorry_server [ip] [port], sorry_server_lvs_method). */
+const sorryShape = {
+  address: ipv4,
+  port: z.int().min(0, { error: portRange }).max(65535, { error: portRange }).optional(),
+  forward: destShape.forward,
+  weight: intRange(0, 65535).default(1),
+};
+
+/** A health check block, checked by the health module itself (its kinds and keepalived's options). */
+const healthCheck = z.unknown().superRefine((v, ctx) => {
+  for (const i of validateCheck(v)) {
+    ctx.addIssue({ code: "custom", message: i.message, input: v, path: i.path ? i.path.split(".") : [] });
+  }
+}).transform((v) => v as CheckSpec);
 
 const serviceShape = {
   proto: choice(
@@ -542,6 +582,14 @@ const serviceShape = {
     (v) => !MH_TABLE_SIZES.includes(v),
     (v) => `${v} is not a Maglev table size (valid: ${MH_TABLE_SIZES.join(", ")})`,
   )).optional(),
+  health_check: healthCheck.nullable().default(null),
+  quorum: intRange(0, INT_MAX).default(1),
+  hysteresis: intRange(0, INT_MAX).default(0),
+  quorum_up: command.nullable().default(null),
+  quorum_down: command.nullable().default(null),
+  sorry_server: z.strictObject(sorryShape).nullable().default(null),
+  sorry_server_inhibit: z.boolean().default(false),
+  slow_start: intRange(0, 86400).default(0),
   dests: z.array(z.strictObject(destShape)).default([]),
 };
 
@@ -710,6 +758,25 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
         ops: s.ops,
         schedFlags: [...s.sched_flags],
         mhTableSize: s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE,
+        healthCheck: s.health_check,
+        quorum: s.quorum,
+        hysteresis: s.hysteresis,
+        quorumUp: s.quorum_up,
+        quorumDown: s.quorum_down,
+        sorryServer: s.sorry_server && {
+          address: s.sorry_server.address,
+          port: s.sorry_server.port ?? m.destPort,
+          forward: s.sorry_server.forward,
+          tunType: "ipip" as const,
+          tunPort: 0,
+          weight: s.sorry_server.weight,
+          uThreshold: 0,
+          lThreshold: 0,
+          notifyUp: null,
+          notifyDown: null,
+        },
+        sorryServerInhibit: s.sorry_server_inhibit,
+        slowStart: s.slow_start,
         dests: s.dests.map((d) => ({
           address: d.address,
           port: d.port ?? m.destPort,
@@ -719,6 +786,8 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
           weight: d.weight,
           uThreshold: d.u_threshold,
           lThreshold: d.l_threshold,
+          notifyUp: d.notify_up,
+          notifyDown: d.notify_down,
         })),
       };
     }),
@@ -741,6 +810,7 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
     "services": serviceShape,
     "services.persistence": persistenceShape,
     "services.dests": destShape,
+    "services.sorry_server": sorryShape,
   };
   return Object.keys(shapes[at] ?? {});
 }

@@ -31,6 +31,8 @@ const SORRY: DestConfig = {
   weight: 1,
   uThreshold: 0,
   lThreshold: 0,
+  notifyUp: null,
+  notifyDown: null,
 };
 
 /** Health with the dests numbered in `down` failed, every other one up since `since`. */
