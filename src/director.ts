@@ -155,11 +155,17 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   const s = sup;
   const { DirectorBackend } = await import("./supervisor/admin_backend.ts");
   const backend = new DirectorBackend(s, { configFile: path, stateFile: config.stateFile, configDigest });
+  // Health checks, quorum, sorry servers, slow start (src/health): they shape the table the workers run.
+  const { HealthRunner } = await import("./health/runner.ts");
+  const health = new HealthRunner(s);
+  health.update(s.config);
+  backend.onApplied = (c) => health.update(c);
   try {
     if (config.stateFile && !stateCurrent) await writeState(config.stateFile, config, configDigest);
   } catch (e) {
     console.error(`lvsd: cannot write the state file "${config.stateFile}": ${(e as Error).message}`);
     await admin?.close();
+    await health.stop();
     backend.close();
     await s.stop();
     return 1;
@@ -194,6 +200,7 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   await stopped;
   console.log("lvsd: stopping");
   await admin?.close();
+  await health.stop();
   backend.close();
   await s.stop();
   console.log("lvsd: stopped");

@@ -174,8 +174,15 @@ export interface StatusView {
  * applied throws and changes nothing.
  */
 export interface AdminBackend {
-  /** The running configuration, normalised. */
+  /** The configured table, normalised: what edits change and the state file keeps. */
   config(): Config;
+  /**
+   * The table the data plane runs, when it differs from {@link config}
+   * (health checks took failed dests out, a sorry server in, ramped weights):
+   * what listings (GET /v1/services, stats, rates, /metrics) show, as ipvsadm
+   * shows keepalived's IPVS table. Absent: config().
+   */
+  running?(): Config;
   /** Applies `next` atomically; resolves with one note per change. */
   apply(next: Config): Promise<string[]>;
   /** Run-time numbers of the running services, by service key. */

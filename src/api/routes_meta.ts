@@ -36,7 +36,7 @@ export const metaRoutes: RouteSpec[] = [
       const { backend } = api;
       const text = api.renderMetrics({
         status: backend.status(),
-        services: serviceViews(backend.config(), backend.runtime()),
+        services: serviceViews(backend.running?.() ?? backend.config(), backend.runtime()),
         dataplane: backend.dataplane(),
       });
       return c.body(text, 200, { "content-type": METRICS_CONTENT_TYPE });

@@ -20,7 +20,7 @@ export const serviceRoutes: RouteSpec[] = [
     summary: "Every service with its dests and numbers (ipvsadm -L)",
     responses: { 200: { description: "The services, in the order they were added", schema: ServiceList } },
     problems: [],
-    handle: (c, api) => c.json(serviceViews(api.backend.config(), api.backend.runtime())),
+    handle: (c, api) => c.json(serviceViews(api.backend.running?.() ?? api.backend.config(), api.backend.runtime())),
   },
   {
     method: "post",

@@ -23,7 +23,9 @@ export const statsRoutes: RouteSpec[] = [
     responses: { 200: { description: "The counters", schema: StatsReport } },
     problems: [],
     handle: (c, api) => {
-      const services = serviceViews(api.backend.config(), api.backend.runtime()).map((s) => ({
+      const services = serviceViews(api.backend.running?.() ?? api.backend.config(), api.backend.runtime()).map((
+        s,
+      ) => ({
         key: s.key,
         stats: s.stats,
         dests: s.dests.map((d) => ({ key: d.key, stats: d.stats })),
@@ -39,7 +41,9 @@ export const statsRoutes: RouteSpec[] = [
     responses: { 200: { description: "The rates", schema: RatesReport } },
     problems: [],
     handle: (c, api) => {
-      const services = serviceViews(api.backend.config(), api.backend.runtime()).map((s) => ({
+      const services = serviceViews(api.backend.running?.() ?? api.backend.config(), api.backend.runtime()).map((
+        s,
+      ) => ({
         key: s.key,
         rates: s.rates,
         dests: s.dests.map((d) => ({ key: d.key, rates: d.rates })),

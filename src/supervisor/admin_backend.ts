@@ -98,6 +98,13 @@ export class DirectorBackend implements AdminBackend {
     return this.#sup.config;
   }
 
+  running(): Config {
+    return this.#sup.running;
+  }
+
+  /** Told after every applied change (API or SIGHUP) with the configured table now in force. */
+  onApplied: ((config: Config) => void) | null = null;
+
   /**
    * Applies `next` (a change through the admin API, which holds
    * {@link lock} around its read-modify-write) with the supervisor's atomic
@@ -152,6 +159,7 @@ export class DirectorBackend implements AdminBackend {
     }
     this.#generation++;
     this.#opts.configDigest = configDigest;
+    this.onApplied?.(this.#sup.config);
     try {
       await prepared?.commit();
     } catch (e) {
@@ -227,7 +235,7 @@ export class DirectorBackend implements AdminBackend {
     const sup = this.#sup;
     return statusText(
       { ipvs_version: IPVS_VERSION, conn_table_size: sup.state.connCapacity },
-      serviceViews(sup.config, this.runtime()),
+      serviceViews(sup.running, this.runtime()),
       this.dataplane(),
       // The first 50 only, without counting the rest: a full scan of a big table every second is not cheap.
       scanConnections(sup.state, sup.services, { limit: 50 }, undefined, false),
