@@ -160,6 +160,7 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   const health = new HealthRunner(s);
   health.update(s.config);
   backend.onApplied = (c) => health.update(c);
+  backend.healthView = () => health.view(s.config);
   try {
     if (config.stateFile && !stateCurrent) await writeState(config.stateFile, config, configDigest);
   } catch (e) {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { DataplaneView, DestView, RatesView, ServiceView, StatsView, StatusView } from "./model.ts";
+import type { DataplaneView, DestView, HealthView, RatesView, ServiceView, StatsView, StatusView } from "./model.ts";
 
 /** The Content-Type of the exposition. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -28,6 +28,8 @@ export interface MetricsInput {
   status: StatusView;
   services: ServiceView[];
   dataplane: DataplaneView;
+  /** Health states (GET /v1/health), when there is a health layer. */
+  health?: HealthView;
 }
 
 type Labels = [name: string, value: string][];
@@ -230,5 +232,26 @@ export function renderMetrics(input: MetricsInput): string {
     Object.entries(dataplane.drops).map(([reason, n]) => [[["reason", reason]], n]),
   );
 
+  if (input.health) {
+    const h = input.health.services;
+    x.family(
+      "lvsd_service_quorum_up",
+      "gauge",
+      "1 while a service's live weight holds its quorum, 0 while the quorum is lost.",
+      h.map((s) => [[["service", s.key]], s.quorum_up ? 1 : 0] as Sample),
+    );
+    x.family(
+      "lvsd_dest_health_up",
+      "gauge",
+      "1 while a dest's health check finds it up, 0 while down (checked dests only).",
+      h.flatMap((s) =>
+        s.dests.filter((d) => d.state !== "unchecked").map((d) => {
+          const [address, port] = [d.key.slice(0, d.key.lastIndexOf(":")), d.key.slice(d.key.lastIndexOf(":") + 1)];
+          const labels: Labels = [["service", s.key], ["dest_address", address], ["dest_port", port]];
+          return [labels, d.state === "up" ? 1 : 0] as Sample;
+        })
+      ),
+    );
+  }
   return x.text();
 }

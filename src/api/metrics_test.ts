@@ -1,4 +1,4 @@
-import { deepStrictEqual, match, notStrictEqual, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, match, notStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import type { DestView, ServiceView, StatusView } from "./model.ts";
 import { escapeLabelValue, METRICS_CONTENT_TYPE, type MetricsInput, renderMetrics } from "./metrics.ts";
 
@@ -367,4 +367,36 @@ Deno.test("bad keys and colliding counter names are refused, naming them", () =>
     () => renderMetrics({ ...SMALL, dataplane: { counters: { dropped_packets: 1 }, drops: {} } }),
     /two metric families are named lvsd_dataplane_dropped_packets_total/,
   );
+});
+
+Deno.test("metrics: health states as gauges (quorum per service, up/down per checked dest), promtool-clean", async () => {
+  const text = renderMetrics({
+    ...SMALL,
+    health: {
+      services: [{
+        key: "tcp:10.10.0.100:80",
+        quorum_up: false,
+        dests: [
+          { key: "10.20.0.11:80", state: "down", weight: null, up_for_s: null },
+          { key: "10.20.0.12:8080", state: "up", weight: 3, up_for_s: 12.5 },
+        ],
+      }, {
+        key: "udp:10.10.0.100:53",
+        quorum_up: true,
+        dests: [{ key: "10.20.0.21:53", state: "unchecked", weight: null, up_for_s: null }],
+      }],
+    },
+  });
+  ok(text.includes('\nlvsd_service_quorum_up{service="tcp:10.10.0.100:80"} 0\n'), text);
+  ok(text.includes('\nlvsd_service_quorum_up{service="udp:10.10.0.100:53"} 1\n'), text);
+  ok(
+    text.includes(
+      '\nlvsd_dest_health_up{service="tcp:10.10.0.100:80",dest_address="10.20.0.11",dest_port="80"} 0\n' +
+        'lvsd_dest_health_up{service="tcp:10.10.0.100:80",dest_address="10.20.0.12",dest_port="8080"} 1\n',
+    ),
+    text,
+  );
+  ok(!text.includes('dest_address="10.20.0.21"'), "an unchecked dest has no health sample");
+  assertWellGrouped(text);
+  await assertPromtoolClean(text);
 });

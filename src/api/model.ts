@@ -145,6 +145,24 @@ export interface DataplaneView {
   drops: Record<string, number>;
 }
 
+/** `GET /v1/health`: what the health checks found, per service with a check or a quorum policy. */
+export interface HealthView {
+  services: {
+    key: string;
+    /** Whether the live weight holds the quorum (keepalived's quorum state). */
+    quorum_up: boolean;
+    dests: {
+      key: string;
+      /** up or down; "unchecked" for a service without health_check (slow start only). */
+      state: "up" | "down" | "unchecked";
+      /** MISC_CHECK misc_dynamic's weight, null when the configured one applies. */
+      weight: number | null;
+      /** Seconds since it last came up; null if it is down or has been up since the start. */
+      up_for_s: number | null;
+    }[];
+  }[];
+}
+
 /** `GET /v1/status`. */
 export interface StatusView {
   /** lvsd's version. */
@@ -192,6 +210,8 @@ export interface AdminBackend {
   /** Zeroes the counters (and rates) of one service and its dests, or of everything. */
   zero(serviceKey?: string): void;
   status(): StatusView;
+  /** Health states (absent: no health layer, GET /v1/health lists nothing). */
+  health?(): HealthView;
 }
 
 /** The key of a service: `proto:vip:port` (a group: its first address and port). */

@@ -7,7 +7,7 @@
 
 import { ApiError } from "./problems.ts";
 import type { RouteSpec } from "./route.ts";
-import { Health, OpenApiDocument, StatusView } from "./schemas.ts";
+import { Health, HealthView, OpenApiDocument, StatusView } from "./schemas.ts";
 import { serviceViews } from "./views.ts";
 
 /** Prometheus text exposition format 0.0.4. */
@@ -38,6 +38,7 @@ export const metaRoutes: RouteSpec[] = [
         status: backend.status(),
         services: serviceViews(backend.running?.() ?? backend.config(), backend.runtime()),
         dataplane: backend.dataplane(),
+        health: backend.health?.(),
       });
       return c.body(text, 200, { "content-type": METRICS_CONTENT_TYPE });
     },
@@ -59,5 +60,14 @@ export const metaRoutes: RouteSpec[] = [
     responses: { 200: { description: "The status", schema: StatusView } },
     problems: [],
     handle: (c, api) => c.json(api.backend.status()),
+  },
+  {
+    method: "get",
+    path: "/v1/health",
+    operationId: "getHealth",
+    summary: "Health checks: each checked dest's state and each service's quorum",
+    responses: { 200: { description: "The health states", schema: HealthView } },
+    problems: [],
+    handle: (c, api) => c.json(api.backend.health?.() ?? { services: [] }),
   },
 ];

@@ -303,6 +303,23 @@ export const DataplaneView = named(
   z.strictObject({ counters: z.record(z.string(), count), drops: z.record(z.string(), count) }),
 );
 
+export const HealthView = named(
+  "HealthView",
+  "What the health checks found: per service its quorum state and each dest's state",
+  z.strictObject({
+    services: z.array(z.strictObject({
+      key: z.string(),
+      quorum_up: z.boolean(),
+      dests: z.array(z.strictObject({
+        key: z.string(),
+        state: z.enum(["up", "down", "unchecked"]),
+        weight: z.int().min(0).nullable(),
+        up_for_s: z.number().min(0).nullable(),
+      })),
+    })),
+  }),
+);
+
 export const StatusView = named(
   "StatusView",
   "The director's state",

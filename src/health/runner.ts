@@ -13,6 +13,7 @@ import type { Config, ServiceConfig } from "../config/mod.ts";
 import { type DestHealth, effectiveServices, type HealthPolicy } from "./effective.ts";
 import { HealthMonitor, type HealthState, type HealthTarget } from "./monitor.ts";
 import { timing } from "./options.ts";
+import type { HealthView } from "../api/model.ts";
 
 /** What the runner needs from the supervisor. */
 export interface HealthHost {
@@ -147,9 +148,33 @@ export class HealthRunner {
     await this.#monitor.stop();
   }
 
-  /** Health states as the API and metrics may show them: service key → dest key → state. */
-  states(): ReadonlyMap<string, ReadonlyMap<string, DestHealth>> {
-    return this.#health;
+  /** GET /v1/health: every service with a check, slow start or a lost quorum, in the configured order. */
+  view(config: Config): HealthView {
+    const now = this.#now();
+    const services: HealthView["services"] = [];
+    for (const s of config.services) {
+      const h = this.#health.get(skey(s));
+      const quorumUp = this.#quorum.get(skey(s)) ?? true;
+      if (!s.healthCheck && s.slowStart === 0 && quorumUp) continue;
+      services.push({
+        key: skey(s),
+        quorum_up: quorumUp,
+        dests: s.dests.map((d) => {
+          const st = h?.get(dkey(d));
+          const state = !s.healthCheck ? "unchecked" as const : st?.up === false ? "down" as const : "up" as const;
+          const since = st?.upSince;
+          return {
+            key: dkey(d),
+            state,
+            weight: st?.weight ?? null,
+            up_for_s: state !== "down" && since !== undefined && Number.isFinite(since)
+              ? Math.round((now - since) / 100) / 10
+              : null,
+          };
+        }),
+      });
+    }
+    return { services };
   }
 
   #changed(id: string, st: HealthState): void {

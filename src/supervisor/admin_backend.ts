@@ -23,6 +23,7 @@ import type {
   ConnectionQuery,
   DataplaneView,
   DestRuntime,
+  HealthView,
   ServiceRuntime,
   StatsView,
   StatusView,
@@ -100,6 +101,13 @@ export class DirectorBackend implements AdminBackend {
 
   running(): Config {
     return this.#sup.running;
+  }
+
+  /** Provides GET /v1/health (the health runner). */
+  healthView: (() => HealthView) | null = null;
+
+  health(): HealthView {
+    return this.healthView?.() ?? { services: [] };
   }
 
   /** Told after every applied change (API or SIGHUP) with the configured table now in force. */

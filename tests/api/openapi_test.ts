@@ -38,6 +38,7 @@ Deno.test("(a) the document's paths and methods are exactly the routes registere
     "GET /openapi.json",
     "GET /v1/config",
     "GET /v1/connections",
+    "GET /v1/health",
     "GET /v1/rates",
     "GET /v1/services",
     "GET /v1/services/:service",
@@ -131,6 +132,7 @@ Deno.test("(b) real responses of every route parse with the document's schemas; 
   await check("GET", "/v1/rates");
   await check("POST", "/v1/stats/zero", { service: "tcp:10.10.0.100:80" });
   await check("GET", "/v1/timeouts");
+  await check("GET", "/v1/health");
   await check("PUT", "/v1/timeouts", { tcp: 10, tcpfin: 0 });
   await check("DELETE", svc);
   await check("DELETE", "/v1/services");

@@ -61,6 +61,30 @@ Deno.test({
         const st = await d.status();
         ok(!/-> 10\.20\.0\.1[12]:80 /.test(st), st);
         deepStrictEqual(await spread(d, 10), { rs3: 10 });
+        // The API and /metrics say why.
+        const token = (await Deno.readTextFile(d.tokenFile)).trim();
+        const get = async (path: string) =>
+          (await d.lab.exec(d.lab.ns.director, [
+            "curl",
+            "-sf",
+            "-H",
+            `Authorization: Bearer ${token}`,
+            `http://127.0.0.1:9470${path}`,
+          ])).stdout;
+        const health = JSON.parse(await get("/v1/health"));
+        deepStrictEqual(health.services[0].quorum_up, false, JSON.stringify(health));
+        deepStrictEqual(
+          health.services[0].dests.map((x: { key: string; state: string }) => `${x.key} ${x.state}`),
+          ["10.20.0.11:80 down", "10.20.0.12:80 up"],
+        );
+        const metrics = await get("/metrics");
+        ok(metrics.includes(`lvsd_service_quorum_up{service="tcp:${VIP}:80"} 0\n`), metrics);
+        ok(
+          metrics.includes(
+            `lvsd_dest_health_up{service="tcp:${VIP}:80",dest_address="10.20.0.11",dest_port="80"} 0\n`,
+          ),
+          metrics,
+        );
         await until("the quorum_down hook ran", () => Deno.stat(flag).then(() => true, () => false), 3000);
         await blockHttp(d, 0, false);
         await until("rs1 and rs2 are back", async () => /-> 10\.20\.0\.11:80 /.test(await d.status()));
