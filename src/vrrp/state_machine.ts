@@ -11,7 +11,8 @@
  *
  * Contract for the caller:
  * - `setTimer` replaces any pending timer of that name; `cancelTimer` drops
- *   it. When a timer runs out, call `timerFired(name)`. A `timerFired` for a
+ *   it. Durations are exact and often fractional (Skew_Time is a 256th of
+ *   an interval): round them as the timer API needs. When a timer runs out, call `timerFired(name)`. A `timerFired` for a
  *   timer that is not armed (cancelled meanwhile) is ignored.
  * - `sendAdvert` means: encode and send an advert now with this priority,
  *   our VIPs and our configured interval (priority 0 = we are resigning).
@@ -182,7 +183,8 @@ export class VrrpInstance {
   }
 
   /**
-   * An advert that passed the receive checks (decodeAdvert), from `srcIp`.
+   * An advert that passed the receive checks (decodeAdvert), from `srcIp`
+   * (the IP source, a dotted quad: the sender's primary address).
    * RFC 5798 §6.4.2 in Backup, §6.4.3 in Master; ignored in Initialize and FAULT.
    */
   receive(advert: Advert, srcIp: string): VrrpAction[] {
