@@ -5,6 +5,11 @@
  * a consistent view of each entry it shows (an entry is skipped unless it is
  * live and unexpired), not of the whole table at one instant.
  *
+ * The first page scans the whole table to count the matches; the cursor it
+ * hands out carries the slot to go on from and that count, so each later
+ * page reads only from its slot until it is full: listing N connections
+ * costs about one scan, not one per page. (`total` is the first page's.)
+ *
  * @module
  */
 
@@ -47,18 +52,23 @@ export function scanConnections(
     throw new ConnectionQueryError("limit", `limit ${q.limit} is out of range (1..${MAX_PAGE})`);
   }
   let from = 0;
+  let carried: number | null = null;
   if (q.cursor !== undefined) {
-    from = Number(q.cursor);
-    if (!/^\d+$/.test(q.cursor) || from > state.connCapacity) {
+    const m = /^(\d+)\.(\d+)$/.exec(q.cursor);
+    from = m ? Number(m[1]) : NaN;
+    if (!m || from > state.connCapacity) {
       throw new ConnectionQueryError("cursor", `"${q.cursor}" is not a cursor this table gave`);
     }
+    carried = Number(m[2]);
+    // A later page needs no count: stop as soon as it is full.
+    countAll = false;
   }
   const [destAddr, destPort] = q.dest?.includes(":") ? q.dest.split(":") : [q.dest, undefined];
   const wantState = q.state?.toUpperCase();
   const items: ConnectionView[] = [];
   let total = 0;
   let next: string | null = null;
-  for (let i = 0; i < state.connCapacity; i++) {
+  for (let i = from; i < state.connCapacity; i++) {
     const c = state.connAt(i);
     if (v.getUint32(c + l.CONN_SLOT, true) !== l.SLOT_LIVE) continue;
     const expires = Number(v.getBigUint64(c + l.CONN_EXPIRES, true));
@@ -80,7 +90,6 @@ export function scanConnections(
     const st = tcp ? state.tcpStates[template ? 0 : v.getUint8(c + l.CONN_SF)] : "UDP";
     if (wantState !== undefined && st !== wantState) continue;
     total++;
-    if (i < from) continue;
     if (items.length === limit) {
       next ??= String(i);
       if (!countAll) break;
@@ -100,5 +109,6 @@ export function scanConnections(
       service: keyOf.get(sid) ?? null,
     });
   }
-  return { total, items, next_cursor: next };
+  const counted = carried ?? total;
+  return { total: counted, items, next_cursor: next === null ? null : `${next}.${counted}` };
 }
