@@ -258,6 +258,18 @@ function findDuplicates(
     const { dests } = rec(x);
     const port = defaultDestPort(rec(x));
     const seen = new Map<string, number>();
+    const sorry = rec(rec(x).sorry_server);
+    const sorryPort = sorry.port ?? port;
+    list(dests).forEach((y, d) => {
+      const dest = rec(y);
+      if (prim(sorry.address, sorryPort) && dest.address === sorry.address && (dest.port ?? port) === sorryPort) {
+        out.push({
+          path: ["services", s, "sorry_server"],
+          message:
+            `same address:port as services[${s}].dests[${d}] (${sorry.address}:${sorryPort}): a sorry server is another server`,
+        });
+      }
+    });
     list(dests).forEach((y, d) => {
       const dest = rec(y);
       const dport = dest.port ?? port;

@@ -373,25 +373,32 @@ function serviceRules(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void
   if (s.ops === true && typeof s.proto === "string" && s.proto !== "udp") {
     issue(["ops"], `ops (one-packet scheduling) is only for udp services, not ${s.proto}`, s.ops);
   }
-  if (Array.isArray(s.dests)) {
-    s.dests.forEach((d, i) => {
-      const port = d !== null && typeof d === "object" ? (d as Record<string, unknown>).port : undefined;
-      if (s.port === 0 && port !== undefined && port !== 0) {
-        issue(
-          ["dests", i, "port"],
-          "a port 0 service forwards to the port each client asked for; leave the dest port out (or 0)",
-          port,
-        );
-      } else if (severalPorts && port !== undefined && port !== 0) {
-        issue(
-          ["dests", i, "port"],
-          "a service group of several ports forwards to the port each client asked for; leave the dest port out (or 0)",
-          port,
-        );
-      } else if (s.port !== 0 && !severalPorts && port === 0) {
-        issue(["dests", i, "port"], portRange({ input: 0 }), port);
-      }
-    });
+  // The sorry server is a dest like the others as far as ports go.
+  const targets: [unknown, PropertyKey[], string][] = [
+    ...(Array.isArray(s.dests)
+      ? s.dests.map((d, i) => [d, ["dests", i], "dest"] as [unknown, PropertyKey[], string])
+      : []),
+    ...(s.sorry_server !== null && s.sorry_server !== undefined
+      ? [[s.sorry_server, ["sorry_server"], "sorry server"] as [unknown, PropertyKey[], string]]
+      : []),
+  ];
+  for (const [d, at, what] of targets) {
+    const port = d !== null && typeof d === "object" ? (d as Record<string, unknown>).port : undefined;
+    if (s.port === 0 && port !== undefined && port !== 0) {
+      issue(
+        [...at, "port"],
+        `a port 0 service forwards to the port each client asked for; leave the ${what} port out (or 0)`,
+        port,
+      );
+    } else if (severalPorts && port !== undefined && port !== 0) {
+      issue(
+        [...at, "port"],
+        `a service group of several ports forwards to the port each client asked for; leave the ${what} port out (or 0)`,
+        port,
+      );
+    } else if (s.port !== 0 && !severalPorts && port === 0) {
+      issue([...at, "port"], portRange({ input: 0 }), port);
+    }
   }
 }
 
@@ -604,6 +611,7 @@ function checkDests(
       port?: number;
       ports?: PortRange[];
       dests: { port?: number; forward: string; tun_type?: string; tun_port?: number }[];
+      sorry_server: { address: string; port?: number; forward: string } | null;
     };
     issues: z.core.$ZodRawIssue[];
   },
@@ -612,6 +620,16 @@ function checkDests(
   // A group of several ports has no one service port (serviceRules checks its dests).
   const one = svc.ports?.length === 1 && svc.ports[0].from === svc.ports[0].to ? svc.ports[0].from : undefined;
   const port = svc.port ?? one;
+  const sorry = svc.sorry_server;
+  if (sorry && sorry.forward !== "masq" && sorry.port !== undefined && port !== undefined && sorry.port !== port) {
+    ctx.issues.push({
+      code: "custom",
+      message:
+        `${sorry.port} differs from the service port ${port}: only forward masq can map ports (${sorry.forward} sends to the service port)`,
+      input: sorry,
+      path: ["sorry_server", "port"],
+    });
+  }
   svc.dests.forEach((d, i) => {
     const issue = (key: string, message: string) =>
       ctx.issues.push({ code: "custom", message, input: d, path: ["dests", i, key] });

@@ -80,6 +80,8 @@ export function effectiveServices(
   policy: ReadonlyMap<string, HealthPolicy>,
   quorum: ReadonlyMap<string, boolean>,
   now: number,
+  /** Report a service new to `quorum` that starts without its quorum as a loss (one added at run time). */
+  reportNewLosses = false,
 ): Effective {
   const out: ServiceConfig[] = [];
   const states = new Map<string, boolean>();
@@ -115,6 +117,9 @@ export function effectiveServices(
     let up: boolean;
     if (was === undefined) {
       up = weightSum >= p.quorum + p.hysteresis;
+      if (!up && reportNewLosses) {
+        events.push({ service: key, up, weightSum, threshold: p.quorum + p.hysteresis });
+      }
     } else {
       const threshold = p.quorum + (was ? -1 : 1) * p.hysteresis;
       up = was ? !(weightSum === 0 || weightSum < threshold) : weightSum >= threshold;

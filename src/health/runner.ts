@@ -76,6 +76,10 @@ export class HealthRunner {
   #step: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #started = false;
+  /** The configured table of the last update(): tells dests a change adds from those it had. */
+  #lastConfigured: Config | null = null;
+  /** Monitor ids checked as of the last update(). */
+  #targets = new Set<string>();
 
   constructor(host: HealthHost, opts: { log?: (line: string) => void; now?: () => number } = {}) {
     this.#host = host;
@@ -92,13 +96,16 @@ export class HealthRunner {
    */
   update(config: Config): void {
     const targets: HealthTarget[] = [];
+    if (this.#stopped) return;
     const keep = new Map<string, Map<string, DestHealth>>();
     let alphaDown = false;
     // At start every dest is simply there (no slow start, as HAProxy does
     // not ramp servers that are up when it starts); later ones ramp.
     const since = this.#started ? this.#now() : -Infinity;
     this.#started = true;
+    const before = this.#configuredDests(this.#lastConfigured);
     const added: { sk: string; dk: string; id: string | null }[] = [];
+    const checked: { sk: string; dk: string; id: string }[] = [];
     for (const s of config.services) {
       const h = new Map<string, DestHealth>();
       keep.set(skey(s), h);
@@ -108,20 +115,37 @@ export class HealthRunner {
         const id = s.healthCheck ? targetId(s, d) : null;
         if (s.healthCheck) {
           targets.push({ id: id!, address: d.address, port: d.port || s.port, check: s.healthCheck });
+          checked.push({ sk: skey(s), dk: dkey(d), id: id! });
         }
         const had = old?.get(dkey(d));
-        if (had) h.set(dkey(d), had);
+        // Without a check a dest is alive whatever an earlier check said; only its ramp carries over.
+        if (had) h.set(dkey(d), s.healthCheck ? had : { up: true, upSince: had.upSince });
         else added.push({ sk: skey(s), dk: dkey(d), id });
       }
     }
     this.#health = keep;
     this.#monitor.update(targets);
-    // New dests take their starting state from the monitor (down with alpha) and start their slow start.
+    // Targets the monitor did not check before: their state is the monitor's
+    // (down with alpha), whatever effective() assumed while the table was published.
+    for (const c of checked) {
+      if (this.#targets.has(c.id)) continue;
+      const st = this.#monitor.state(c.id);
+      const h = this.#health.get(c.sk)!;
+      const had = h.get(c.dk);
+      if (st && had) {
+        h.set(c.dk, { up: st.up, weight: st.weight, upSince: had.upSince });
+        if (!st.up) alphaDown = true;
+      }
+    }
+    this.#targets = new Set(checked.map((c) => c.id));
+    // New dests start their slow start, unless they were in the table already (slow start just turned on).
     for (const a of added) {
       const st = a.id === null ? undefined : this.#monitor.state(a.id);
-      this.#health.get(a.sk)!.set(a.dk, { up: st?.up ?? true, weight: st?.weight, upSince: since });
+      const fresh = since !== -Infinity && !before.has(`${a.sk}/${a.dk}`);
+      this.#health.get(a.sk)!.set(a.dk, { up: st?.up ?? true, weight: st?.weight, upSince: fresh ? since : -Infinity });
       if (st && !st.up) alphaDown = true;
     }
+    this.#lastConfigured = config;
     if (since === -Infinity) {
       // The quorum states start from the table as it starts (ipwrapper.c:
       // up when the live weight reaches quorum + hysteresis); one that starts
@@ -205,6 +229,11 @@ export class HealthRunner {
     }, ms);
   }
 
+  /** "service key/dest key" of every dest of `config`. */
+  #configuredDests(config: Config | null): Set<string> {
+    return new Set((config?.services ?? []).flatMap((s) => s.dests.map((d) => `${skey(s)}/${dkey(d)}`)));
+  }
+
   #policies(config: Config): Map<string, HealthPolicy> {
     return new Map(config.services.map((s) => [skey(s), policyOf(s)]));
   }
@@ -212,15 +241,31 @@ export class HealthRunner {
   #effective(configured: Config): Config {
     const policy = this.#policies(configured);
     if (this.#started) {
-      // A dest this change adds starts its slow start now, not at the update() that follows the publish.
+      // A dest this change adds starts its slow start now, not at the
+      // update() that follows the publish; one with a check starts as its
+      // check's kind starts (down with alpha) until update() asks the monitor.
+      const before = this.#configuredDests(this.#lastConfigured);
       for (const s of configured.services) {
         if (s.slowStart === 0) continue;
         const h = this.#health.get(skey(s)) ?? new Map<string, DestHealth>();
         this.#health.set(skey(s), h);
-        for (const d of s.dests) if (!h.has(dkey(d))) h.set(dkey(d), { up: true, upSince: this.#now() });
+        const alpha = s.healthCheck ? timing(s.healthCheck).alpha : false;
+        for (const d of s.dests) {
+          if (h.has(dkey(d))) continue;
+          const fresh = !before.has(`${skey(s)}/${dkey(d)}`);
+          h.set(dkey(d), { up: !alpha, upSince: fresh ? this.#now() : -Infinity });
+        }
       }
     }
-    const r = effectiveServices(configured.services, this.#health, policy, this.#quorum, this.#now());
+    // A service without a check has only alive dests, whatever a check said before it was removed.
+    const health = new Map(this.#health);
+    for (const s of configured.services) {
+      const h = health.get(skey(s));
+      if (s.healthCheck || !h) continue;
+      health.set(skey(s), new Map([...h].map(([k, v]) => [k, { up: true, upSince: v.upSince }])));
+    }
+    // A service added at run time that starts without its quorum is a loss, as at start.
+    const r = effectiveServices(configured.services, health, policy, this.#quorum, this.#now(), this.#started);
     this.#quorum = r.quorum;
     for (const ev of r.events) {
       this.#log(
