@@ -11,23 +11,12 @@ import { Problem } from "../../src/api/schemas.ts";
 import { contractViolation } from "./contract.ts";
 import { BASE_CONFIG_OBJECT, TOKEN } from "./fake_backend.ts";
 import { type Harness, harness, testRenderer } from "./harness.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = Number(Deno.env.get("API_FUZZ_SEED") ?? 20261201);
 const REQUESTS = 3000;
 /** A fresh director every so often, so the config does not drift to nothing. */
 const RESET_EVERY = 200;
-
-/** mulberry32: a small seeded PRNG, enough to replay a run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

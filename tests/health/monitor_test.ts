@@ -9,18 +9,7 @@ import type { RunCheck } from "../../src/health/checkers.ts";
 import { HealthMonitor, type HealthState, type HealthTarget } from "../../src/health/monitor.ts";
 import type { CheckResult, CheckSpec } from "../../src/health/types.ts";
 import { FakeTimers, settle } from "./fake_timers.ts";
-
-/** A seeded PRNG (mulberry32), so spreads are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as seeded } from "../helpers/prng.ts";
 
 const UP: CheckResult = { up: true, detail: "ok" };
 const DOWN: CheckResult = { up: false, detail: "refused" };

@@ -8,18 +8,7 @@ import { parseArgs } from "../../src/lvsadm/args.ts";
 import { runLvsadm } from "../../src/lvsadm/main.ts";
 import { OPTION_TABLE } from "../../src/lvsadm/options.ts";
 import { connection, fakeResolver, recordingFormatter, SERVICE, STATUS, testIo } from "./helpers.ts";
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.ts";
 
 const VALUES = [
   "10.0.0.1:80",

@@ -3,17 +3,7 @@ import type { SyncConn } from "../../src/sync/wire.ts";
 
 export const SEED = Number(Deno.env.get("SYNC_SEED") ?? 20260515);
 
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from "../helpers/prng.ts";
 
 export function randomConn(rand: () => number): SyncConn {
   const int = (n: number) => Math.floor(rand() * n);

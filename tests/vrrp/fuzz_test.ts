@@ -15,18 +15,7 @@ import {
   VRRP_MULTICAST_GROUP,
 } from "../../src/vrrp/packet.ts";
 import { encodeIpv4Packet, formatIpv4, IPPROTO_VRRP } from "../../src/vrrp/ipv4.ts";
-
-// mulberry32: small, seedable, good enough to spread inputs.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../helpers/prng.ts";
 
 const SEED = 0x5eed_0112;
 const ROUNDS = 20_000;
