@@ -7,22 +7,19 @@
  * @module
  */
 
+import { formatIpv4, parseIpv4 as parseDottedQuad } from "../config/members.ts";
+
 /** IP protocol number of VRRP (RFC 5798 §5.1.1.4, RFC 3768 §5.2.4). */
 export const IPPROTO_VRRP = 112;
 
 /** Parses a dotted quad into an unsigned 32-bit number; throws naming the text when it is not one. */
 export function parseIpv4(text: string): number {
-  const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)) {
-    throw new Error(`Cannot parse "${text}": not an IPv4 address (dotted quad)`);
-  }
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+  const n = parseDottedQuad(text);
+  if (n === null) throw new Error(`Cannot parse "${text}": not an IPv4 address (dotted quad)`);
+  return n;
 }
 
-/** Formats an unsigned 32-bit number as a dotted quad. */
-export function formatIpv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+export { formatIpv4 };
 
 /** True for 224.0.0.0/4 (RFC 5771). */
 export function isMulticastIpv4(n: number): boolean {
