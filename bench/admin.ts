@@ -24,7 +24,7 @@ import { applyOps } from "../src/api/edit.ts";
 import { createApp } from "../src/api/app.ts";
 import { renderMetrics } from "../src/api/metrics.ts";
 import { serviceViews } from "../src/api/views.ts";
-import { formatList, NUMERIC } from "../src/lvsadm/format/mod.ts";
+import { formatList, NUMERIC, PLAIN_LIST } from "../src/lvsadm/format/mod.ts";
 import type { EditOp } from "../src/api/model.ts";
 import { FakeBackend, TOKEN } from "../tests/api/fake_backend.ts";
 
@@ -117,13 +117,5 @@ await time("GET /metrics (Prometheus text)", async () => {
 console.log(`${"".padEnd(58)} ${(bytes / 1024).toFixed(0).padStart(8)} KiB`);
 const views = serviceViews(config, backend.runtime());
 const status = backend.status();
-const opts = {
-  numeric: true,
-  exact: false,
-  stats: true,
-  rate: false,
-  thresholds: false,
-  persistentConn: false,
-  sort: true,
-};
+const opts = { ...PLAIN_LIST, numeric: true, stats: true };
 await time("lvsadm -L -n --stats: format the views", () => formatList(status, views, opts, NUMERIC));

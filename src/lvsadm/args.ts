@@ -32,7 +32,7 @@
  * @module
  */
 
-import type { ListOptions } from "./format/mod.ts";
+import { type ListOptions, PLAIN_LIST } from "./format/mod.ts";
 import {
   CHECKED_OPTIONS,
   type CheckedOption,
@@ -214,15 +214,7 @@ const COMMAND_OF_OPTION: Record<string, CommandName | "help" | "version"> = {
 const UNCHECKED = new Set(["sort", "ipv6", ...CLIENT_OPTIONS]);
 
 function noListOptions(): ListOptions {
-  return {
-    numeric: false,
-    exact: false,
-    stats: false,
-    rate: false,
-    thresholds: false,
-    persistentConn: false,
-    sort: true,
-  };
+  return { ...PLAIN_LIST };
 }
 
 /**

@@ -8,17 +8,10 @@
  */
 
 import type { ConnectionPage, DataplaneView, ServiceView, StatusView } from "../api/model.ts";
-import { formatConnections, formatList, type ListOptions, NUMERIC } from "../lvsadm/format/mod.ts";
+import { formatConnections, formatList, type ListOptions, NUMERIC, PLAIN_LIST } from "../lvsadm/format/mod.ts";
 
-const PLAIN: ListOptions = {
-  numeric: true,
-  exact: false,
-  stats: false,
-  rate: false,
-  thresholds: false,
-  persistentConn: false,
-  sort: true,
-};
+/** `-L -n`. */
+const PLAIN: ListOptions = { ...PLAIN_LIST, numeric: true };
 
 /** The status text of a director. */
 export function statusText(

@@ -37,6 +37,17 @@ export interface ListOptions {
   tunInfo?: boolean;
 }
 
+/** `ipvsadm -L` with no list option: names resolved, the plain columns, sorted (sorting is ipvsadm 1.3x's default). */
+export const PLAIN_LIST: Readonly<ListOptions> = Object.freeze({
+  numeric: false,
+  exact: false,
+  stats: false,
+  rate: false,
+  thresholds: false,
+  persistentConn: false,
+  sort: true,
+});
+
 /** protocol_name in ipvsadm.c. */
 export function protocolName(proto: string): string {
   return ({ tcp: "TCP", udp: "UDP", sctp: "SCTP" } as Record<string, string>)[proto] ?? "?";
