@@ -31,7 +31,7 @@ import type {
 import { destKey, serviceKey } from "../api/model.ts";
 import type { TableService } from "../dataplane/tables.ts";
 import { IPVS_VERSION, VERSION } from "../version.ts";
-import { destConns, statsId, totals } from "./counters.ts";
+import { destConns, statsId, type Totals, totals } from "./counters.ts";
 import { scanConnections } from "./connections.ts";
 import { statusText } from "./status_text.ts";
 import { serviceViews } from "../api/views.ts";
@@ -182,9 +182,17 @@ export class DirectorBackend implements AdminBackend {
   }
 
   runtime(): Map<string, ServiceRuntime> {
+    return this.#runtime(this.#totals());
+  }
+
+  /** Every counter since its zero point, read once. */
+  #totals(): Totals {
+    return totals(this.#sup.state, this.#sup.services, this.#sup.baselines);
+  }
+
+  #runtime(t: Totals): Map<string, ServiceRuntime> {
     const state = this.#sup.state;
     const services = this.#sup.services;
-    const t = totals(state, services, this.#sup.baselines);
     const l = state.layout;
     const i32 = new Int32Array(state.memory.buffer);
     const out = new Map<string, ServiceRuntime>();
@@ -214,7 +222,7 @@ export class DirectorBackend implements AdminBackend {
   }
 
   dataplane(): DataplaneView {
-    const t = totals(this.#sup.state, this.#sup.services, this.#sup.baselines);
+    const t = this.#totals();
     return { counters: t.globals, drops: t.drops };
   }
 
@@ -241,10 +249,11 @@ export class DirectorBackend implements AdminBackend {
   /** SIGUSR2's listing and the status file (status_text.ts); cheap enough for every second. */
   statusText(): string {
     const sup = this.#sup;
+    const t = this.#totals();
     return statusText(
       { ipvs_version: IPVS_VERSION, conn_table_size: sup.state.connCapacity },
-      serviceViews(sup.running, this.runtime()),
-      this.dataplane(),
+      serviceViews(sup.running, this.#runtime(t)),
+      { counters: t.globals, drops: t.drops },
       // The first 50 only, without counting the rest: a full scan of a big table every second is not cheap.
       scanConnections(sup.state, sup.services, { limit: 50 }, undefined, false),
     );
