@@ -88,6 +88,22 @@ export const IFACE_ADDR: u32 = 16; // u32 wire order: the director's IPv4 addres
 
 export const TIMEOUT_UDP_SLOT: u32 = 15;
 
+// ── VRRP-held addresses (CTRL + 384 .. 511) ──
+// The addresses of VRRP instances' virtual_ipaddress lists and which
+// instances are master now. Not double-buffered with the tables: a takeover
+// is one atomic store to CTRL_VRRP_HELD, never a table rebuild. With
+// CTRL_VRRP_COUNT 0 (no VRRP) every VIP is held, as before VRRP existed.
+// A listed address is answered (ARP, ICMP echo) and, if it is a VIP,
+// forwarded only while its instance's bit is set; a listed address that is
+// no VIP (the real servers' NAT gateway) is answered the same way. The list
+// is written once before the workers start (count last).
+export const CTRL_VRRP_COUNT: u32 = 384; // u32 listed addresses, 0..VRRP_MAX_ADDRS
+export const CTRL_VRRP_HELD: u32 = 388; // u32 bit i = instance i is MASTER
+export const CTRL_VRRP_ADDRS: u32 = 392; // u32 [VRRP_MAX_ADDRS] wire order
+export const CTRL_VRRP_INST: u32 = 484; // u8 [VRRP_MAX_ADDRS] instance index of each address
+export const VRRP_MAX_ADDRS: u32 = 23;
+export const VRRP_MAX_INSTANCES: u32 = 32;
+
 // CTRL_OPTIONS bits.
 // net.ipv4.vs.expire_quiescent_template: a persistence template whose dest
 // has weight 0 is dropped when next used, and the client is scheduled anew.

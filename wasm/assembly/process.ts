@@ -141,6 +141,7 @@ import {
 } from "./pkt/vnet";
 import { foundInc, lookupIn, lookupOut, publish, refreshExpiry, stillLive } from "./conn/table";
 import { isVip, svcLookup } from "./svc_table";
+import { VRRP_HELD, VRRP_NOT_HELD, VRRP_UNLISTED, vrrpHold } from "./held";
 import { overloadOnBind } from "./conn/threshold";
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_NONE } from "./proto/tcp";
 import { connDport, persistAbandon, persistControl, pickDest } from "./persist";
@@ -264,7 +265,13 @@ function handleArp(f: u32, flen: u32, ifslot: u32, copy: u32, sb: u32, tci: u32)
     return NO_TX;
   }
   const tpa = load<u32>(a + ARP_TPA);
-  if (load<u16>(a + ARP_OPER) != ARP_REQUEST || !isVip(copy, tpa)) {
+  // Under VRRP a listed address is answered only while held (a VIP or the
+  // servers' gateway); an unlisted VIP always is.
+  const hold = vrrpHold(tpa);
+  if (
+    load<u16>(a + ARP_OPER) != ARP_REQUEST || hold == VRRP_NOT_HELD ||
+    (hold == VRRP_UNLISTED && !isVip(copy, tpa))
+  ) {
     S.count(sb, S.G_IGNORED, 1);
     return NO_TX;
   }
@@ -634,6 +641,18 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
   const vip = isVip(copy, daddr);
   const l4 = ip + ihl;
   const l4len = tot - ihl;
+  // VRRP: an address another director holds now is not ours to answer or
+  // forward (the kernel guard keeps the kernel quiet about it); a held
+  // address that is no VIP (the servers' gateway) answers echo only.
+  let gateway = false;
+  if (vip || proto == IPPROTO_ICMP) {
+    const hold = vrrpHold(daddr);
+    if (hold == VRRP_NOT_HELD) {
+      S.count(sb, S.G_IGNORED, 1);
+      return NO_TX;
+    }
+    gateway = hold == VRRP_HELD && !vip;
+  }
   const fragment = (load<u16>(ip + IP_FRAG) & IP_FRAG_MASK) != 0;
   if (fragment) {
     // IPVS reassembles first (nf_defrag); lvsd does not yet.
@@ -643,6 +662,9 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
   }
   if (proto == IPPROTO_ICMP) {
     if (vip) return handleIcmp(v, f, ip, tot, l4, l4len, flen, ifslot, sb, tci, now);
+    if (gateway && l4len >= ICMP_HLEN && load<u8>(l4 + ICMP_TYPE) == ICMP_ECHO_REQUEST) {
+      return handleIcmp(v, f, ip, tot, l4, l4len, flen, ifslot, sb, tci, now);
+    }
     return relayIcmpOut(f, ip, l4, l4len, sb, now);
   }
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
