@@ -161,11 +161,35 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   health.update(s.config);
   backend.onApplied = (c) => health.update(c);
   backend.healthView = () => health.view(s.config);
+  // VIP failover (src/vrrp): the instances hold their addresses only while MASTER.
+  let vrrp: import("./vrrp/service.ts").VrrpService | null = null;
+  if (config.vrrpInstances.length) {
+    const { VrrpService, unlistedVips } = await import("./vrrp/service.ts");
+    const { serviceAddresses } = await import("./config/members.ts");
+    const loose = unlistedVips(config.vrrpInstances, config.services.flatMap(serviceAddresses));
+    if (loose.length) {
+      console.log(
+        `lvsd: warning: VIPs in no vrrp_instance are answered by every director: ${loose.join(", ")}`,
+      );
+    }
+    vrrp = new VrrpService(s.state, config.vrrpInstances);
+    try {
+      await vrrp.start();
+    } catch (e) {
+      console.error(`lvsd: cannot start VRRP: ${(e as Error).message}`);
+      await admin?.close();
+      await health.stop();
+      backend.close();
+      await s.stop();
+      return 1;
+    }
+  }
   try {
     if (config.stateFile && !stateCurrent) await writeState(config.stateFile, config, configDigest);
   } catch (e) {
     console.error(`lvsd: cannot write the state file "${config.stateFile}": ${(e as Error).message}`);
     await admin?.close();
+    await vrrp?.stop();
     await health.stop();
     backend.close();
     await s.stop();
@@ -200,6 +224,8 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   );
   await stopped;
   console.log("lvsd: stopping");
+  // First, so that a MASTER resigns (priority 0) and the backup takes over at once.
+  await vrrp?.stop();
   await admin?.close();
   await health.stop();
   backend.close();

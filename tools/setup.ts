@@ -34,12 +34,14 @@ export const DEBIAN_PACKAGES = [
   { pkg: "python3", cmd: "python3" },
   // promtool validates GET /metrics output in the tests (src/api/metrics_test.ts).
   { pkg: "prometheus", cmd: "promtool" },
+  // The VRRP interop test runs keepalived (VRRP only) as lvsd's peer (tests/vrrp/keepalived_interop_test.ts).
+  { pkg: "keepalived", cmd: "keepalived" },
 ] as const;
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const SBIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 const POLICY_RC_D = "/usr/sbin/policy-rc.d";
-const DAEMONS = ["nginx", "haproxy", "prometheus"];
+const DAEMONS = ["nginx", "haproxy", "prometheus", "keepalived"];
 
 const quiet = Deno.args.includes("--quiet");
 function info(msg: string) {

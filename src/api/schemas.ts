@@ -182,12 +182,18 @@ const configObjectShape = {
   interfaces: z.array(z.strictObject({ name: z.string() })).min(1),
 };
 
+/** VIP failover instances in config-file form (keepalived's vrrp_instance keywords; read at start only). */
+const VrrpInstances = z.array(z.record(z.string(), z.unknown())).describe(
+  "VRRP instances (keepalived's vrrp_instance keywords); changed only in the config file, applied at restart",
+);
+
 export const ConfigDocument = named(
   "ConfigDocument",
   "The whole running config in config-file form, every default filled in",
   z.strictObject({
     ...configObjectShape,
     services: z.array(z.strictObject({ ...serviceConfigShape, dests: z.array(z.strictObject(destConfigShape)) })),
+    vrrp_instances: VrrpInstances.optional(),
   }),
 );
 
@@ -205,6 +211,7 @@ export const ConfigInput = named(
     options: configObjectShape.options.partial().optional(),
     interfaces: configObjectShape.interfaces,
     services: z.array(ServiceInput).optional(),
+    vrrp_instances: VrrpInstances.optional(),
   }),
 );
 

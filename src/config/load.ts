@@ -5,6 +5,7 @@
  * @module
  */
 
+import { vrrpInstanceToObject } from "../vrrp/spec.ts";
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema, describe, knownKeys, type ServiceConfig } from "./schema.ts";
@@ -377,6 +378,8 @@ export function configToObject(config: Config): Record<string, unknown> {
         ...(d.notifyDown !== null ? { notify_down: d.notifyDown } : {}),
       })),
     })),
+    // Only when configured, so that a config without VRRP reads as before.
+    ...(config.vrrpInstances.length ? { vrrp_instances: config.vrrpInstances.map(vrrpInstanceToObject) } : {}),
   };
 }
 

@@ -104,6 +104,7 @@ Deno.test("defaults are filled in", () => {
           notifyDown: null,
         })),
       }],
+      vrrpInstances: [],
     } satisfies Config,
   );
   assert.deepEqual(DEFAULT_TIMEOUTS, { tcp: 900, tcpfin: 120, udp: 300 });

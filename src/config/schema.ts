@@ -15,6 +15,7 @@ import { z } from "zod";
 import { MH_DEFAULT_TABLE_SIZE, MH_TABLE_SIZES } from "../dataplane/maglev.ts";
 import type { CheckSpec } from "../health/types.ts";
 import { validateCheck } from "../health/options.ts";
+import { validateVrrpInstances, vrrpConfigIssues, type VrrpInstanceSpec } from "../vrrp/spec.ts";
 import {
   formatIpv4,
   parseIpv4,
@@ -247,6 +248,8 @@ export interface Config {
   options: OptionsConfig;
   interfaces: InterfaceConfig[];
   services: ServiceConfig[];
+  /** VIP failover: keepalived's vrrp_instance blocks (src/vrrp); empty = every VIP held, no VRRP. */
+  vrrpInstances: VrrpInstanceSpec[];
 }
 
 // ------------------------------------------------------------------- helpers
@@ -685,6 +688,25 @@ function schedulerOptions(ctx: {
   }
 }
 
+// ------------------------------------------------------------ VIP failover
+
+/** `vrrp_instances:` checked by the VRRP module itself (keepalived's keywords and rules; src/vrrp/spec.ts). */
+const vrrpInstances = z.unknown().superRefine((v, ctx) => {
+  for (const i of validateVrrpInstances(v).issues) {
+    ctx.addIssue({ code: "custom", message: i.message, input: v, path: i.path });
+  }
+}).transform((v) => validateVrrpInstances(v).instances);
+
+/** Every VRRP address must be answered on a data-plane interface. */
+function vrrpInterfaces(
+  ctx: { value: { interfaces: { name: string }[]; vrrp_instances: VrrpInstanceSpec[] }; issues: z.core.$ZodRawIssue[] },
+): void {
+  const names = ctx.value.interfaces.map((i) => i.name);
+  for (const i of vrrpConfigIssues(ctx.value.vrrp_instances, names)) {
+    ctx.issues.push({ code: "custom", message: i.message, input: null, path: ["vrrp_instances", ...i.path] });
+  }
+}
+
 const rootShape = {
   workers: z.union([z.literal("auto"), intRange(1, 16)], {
     error: (iss) =>
@@ -715,6 +737,7 @@ const rootShape = {
       when: () => true,
     }),
   ).default([]),
+  vrrp_instances: vrrpInstances,
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
@@ -744,7 +767,7 @@ function tableEntries(
   }
 }
 
-export const configSchema = z.strictObject(rootShape).check(tableEntries).transform(
+export const configSchema = z.strictObject(rootShape).check(tableEntries).check(vrrpInterfaces).transform(
   (c): Config => ({
     workers: c.workers,
     connTableSize: c.conn_table_size,
@@ -809,6 +832,7 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
         })),
       };
     }),
+    vrrpInstances: c.vrrp_instances,
   }),
 );
 

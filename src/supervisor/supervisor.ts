@@ -3,6 +3,7 @@
  * data-plane workers (restarting any that die), resolves dest next hops,
  * expires connections and keeps the kernel guard in place.
  */
+import { publishHeldAddresses } from "../vrrp/service.ts";
 import { type Config, type OptionsConfig, serviceAddresses, serviceLabel } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
@@ -110,6 +111,9 @@ export class Supervisor {
       timeouts: config.timeouts,
       options: config.options,
     });
+    // VRRP: the held-address list goes in before any worker runs, so that a
+    // backup never answers for an address, not even for a moment.
+    publishHeldAddresses(state, config.vrrpInstances);
     const ifaces = config.interfaces.map((i, slot) => {
       const ifindex = interfaceIndex(i.name);
       state.setInterface(slot, ifindex, interfaceMac(i.name), interfaceMtu(i.name));
@@ -302,6 +306,11 @@ export class Supervisor {
         notes.push("conn_table_size changed: takes effect at the next restart");
       }
       if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
+      // The VRRP instances own sockets, timers and the held-address list the
+      // workers read; they run as started until a restart.
+      if (JSON.stringify(config.vrrpInstances) !== JSON.stringify(old.vrrpInstances)) {
+        notes.push("vrrp_instances changed: takes effect at the next restart (the running instances are kept)");
+      }
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -350,6 +359,7 @@ export class Supervisor {
         workers: old.workers,
         connTableSize: old.connTableSize,
         kernelGuard: old.kernelGuard,
+        vrrpInstances: old.vrrpInstances,
       };
       return notes;
     });
@@ -530,7 +540,14 @@ function guardFor(config: Config, running: Config) {
   return {
     interfaces: running.interfaces.map((i) => i.name),
     // Every address of every service group too.
-    vips: [...new Set(config.services.flatMap(serviceAddresses))],
+    // And VRRP's addresses (the servers' gateway): lvsd answers for them
+    // while MASTER; the kernel, which never owns them, stays out of it.
+    vips: [
+      ...new Set([
+        ...config.services.flatMap(serviceAddresses),
+        ...running.vrrpInstances.flatMap((i) => i.virtualIpaddress.map((a) => a.address)),
+      ]),
+    ],
     dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
   };
 }

@@ -2,13 +2,7 @@
 // addresses"). Read per packet only for frames to a VIP, ARP requests and
 // ICMP, and only while VRRP is configured (CTRL_VRRP_COUNT > 0): without
 // VRRP the packet path pays one load.
-import {
-  CTRL,
-  CTRL_VRRP_ADDRS,
-  CTRL_VRRP_COUNT,
-  CTRL_VRRP_HELD,
-  CTRL_VRRP_INST,
-} from "./layout";
+import { CTRL, CTRL_VRRP_ADDRS, CTRL_VRRP_COUNT, CTRL_VRRP_HELD, CTRL_VRRP_INST } from "./layout";
 
 /** `addr` (wire order) is in no instance's virtual_ipaddress list. */
 export const VRRP_UNLISTED: i32 = 0;

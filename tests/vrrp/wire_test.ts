@@ -1,0 +1,213 @@
+/**
+ * VRRP on real sockets (root, network namespaces): two speakers (lvsd's VRRP
+ * runner, no data plane) on one link elect, fail over, preempt or not, over
+ * multicast and unicast peers. Each speaker is a child process inside its
+ * own namespace (tests/vrrp/speaker_child.ts).
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { requireRoot, sh, withNamespaces } from "../../src/sys/netns_testing.ts";
+
+const DENO = Deno.execPath();
+const CHILD = new URL("./speaker_child.ts", import.meta.url).pathname;
+
+interface Ev {
+  t: number;
+  ev: string;
+  state?: string;
+  line?: string;
+  snapshot?: { counts: { received: number; sent: number; garps: number }; drops: Record<string, number> }[];
+}
+
+class Speaker {
+  events: Ev[] = [];
+  #proc: Deno.ChildProcess;
+  #done: Promise<void>;
+  constructor(ns: string, instances: unknown[]) {
+    const proc = new Deno.Command("ip", {
+      args: ["netns", "exec", ns, DENO, "run", "-A", "--no-check", CHILD, JSON.stringify(instances)],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#proc = proc;
+    this.#done = (async () => {
+      let buf = "";
+      for await (const chunk of proc.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          try {
+            this.events.push(JSON.parse(line));
+          } catch {
+            this.events.push({ t: Date.now(), ev: "text", line });
+          }
+        }
+      }
+    })();
+  }
+  get state(): string | undefined {
+    return this.events.filter((e) => e.ev === "state").at(-1)?.state;
+  }
+  /** When the speaker last entered `state` (epoch ms). */
+  enteredAt(state: string): number | undefined {
+    return this.events.filter((e) => e.ev === "state" && e.state === state).at(-1)?.t;
+  }
+  async waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) {
+        throw new Error(
+          `timed out after ${ms} ms waiting for ${what}; events: ${JSON.stringify(this.events.slice(-8))}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  signal(sig: Deno.Signal): void {
+    try {
+      this.#proc.kill(sig);
+    } catch { /* gone */ }
+  }
+  async end(): Promise<void> {
+    this.signal("SIGTERM");
+    const t = setTimeout(() => this.signal("SIGKILL"), 5000);
+    await this.#proc.status;
+    clearTimeout(t);
+    await this.#done;
+  }
+  async kill(): Promise<number> {
+    // The `ip netns exec` wrapper execs deno, so this is deno's pid.
+    this.signal("SIGKILL");
+    await this.#proc.status;
+    await this.#done;
+    return Date.now();
+  }
+}
+
+/** Two namespaces joined by a veth pair: r1 10.0.0.1 (eth0), r2 10.0.0.2 (eth0). */
+async function link(ns: string[]): Promise<void> {
+  await sh("ip", "link", "add", "v0", "netns", ns[0], "type", "veth", "peer", "name", "v1", "netns", ns[1]);
+  for (const [i, n] of ns.entries()) {
+    await sh("ip", "-n", n, "link", "set", `v${i}`, "name", "eth0");
+    await sh("ip", "-n", n, "addr", "add", `10.0.0.${i + 1}/24`, "dev", "eth0");
+    await sh("ip", "-n", n, "link", "set", "eth0", "up");
+  }
+}
+
+function inst(o: Record<string, unknown>) {
+  return {
+    name: "VI_1",
+    interface: "eth0",
+    virtual_router_id: 51,
+    advert_int: 0.2,
+    virtual_ipaddress: ["10.0.0.100"],
+    garp_master_delay: 0,
+    garp_master_repeat: 1,
+    ...o,
+  };
+}
+
+async function pair(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  body: (s: Speaker[], ns: string[]) => Promise<void>,
+): Promise<void> {
+  requireRoot("VRRP on raw sockets in namespaces");
+  await withNamespaces(2, async (ns) => {
+    await link(ns);
+    const speakers: Speaker[] = [];
+    try {
+      speakers.push(new Speaker(ns[0], [inst(a)]), new Speaker(ns[1], [inst(b)]));
+      await body(speakers, ns);
+    } finally {
+      await Promise.all(speakers.map((s) => s.end()));
+    }
+  });
+}
+
+const ADV = 200;
+// Master_Down_Interval for priority 100 at 200 ms: 3 × 200 + (256 − 100) × 200 / 256.
+const DOWN_100 = 3 * ADV + (156 * ADV) / 256;
+
+Deno.test("vrrp wire: election over 224.0.0.18, SIGKILL of the master, takeover within 3 × advert_int + skew", async () => {
+  await pair({ priority: 150 }, { priority: 100 }, async ([r1, r2]) => {
+    await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER");
+    await r2.waitFor(() => r2.state === "backup", 5000, "r2 BACKUP");
+    // Stable for a few intervals: r2 hears r1 and stays backup.
+    await new Promise((r) => setTimeout(r, 5 * ADV));
+    assertEquals(r2.state, "backup");
+    assert(!r2.events.some((e) => e.ev === "state" && e.state === "master"), "r2 never became master");
+    const killedAt = await r1.kill();
+    await r2.waitFor(() => r2.state === "master", 3000, "r2 takes over");
+    const gap = r2.enteredAt("master")! - killedAt;
+    console.log(
+      `takeover after SIGKILL of the master: ${gap} ms (bound ${DOWN_100.toFixed(1)} ms + 1 interval of phase)`,
+    );
+    // The last advert can be up to one interval before the kill: the bound counts from it.
+    assert(gap <= DOWN_100 + 50, `takeover ${gap} ms exceeds Master_Down_Interval ${DOWN_100} ms`);
+    assert(gap >= DOWN_100 - ADV - 50, `takeover ${gap} ms is too early for Master_Down_Interval ${DOWN_100} ms`);
+  });
+});
+
+Deno.test("vrrp wire: the higher priority preempts when it returns; nopreempt keeps the current master", async () => {
+  await pair({ priority: 150 }, { priority: 100 }, async ([r1, r2], ns) => {
+    await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER");
+    await r2.waitFor(() => r2.state === "backup", 5000, "r2 BACKUP");
+    // Graceful stop: priority 0, r2 takes over after its skew only.
+    await r1.end();
+    await r2.waitFor(() => r2.state === "master", 2000, "r2 MASTER after r1 resigned");
+    const back = new Speaker(ns[0], [inst({ priority: 150 })]);
+    try {
+      await back.waitFor(() => back.state === "master", 5000, "returning r1 preempts");
+      await r2.waitFor(() => r2.state === "backup", 2000, "r2 yields");
+    } finally {
+      await back.end();
+    }
+  });
+  await pair({ priority: 150, nopreempt: true }, { priority: 100, nopreempt: true }, async ([r1, r2], ns) => {
+    await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER");
+    await r1.end();
+    await r2.waitFor(() => r2.state === "master", 2000, "r2 MASTER");
+    const back = new Speaker(ns[0], [inst({ priority: 150, nopreempt: true })]);
+    try {
+      await back.waitFor(() => back.state === "backup", 5000, "returning r1 in BACKUP");
+      await new Promise((r) => setTimeout(r, 8 * ADV));
+      assertEquals(back.state, "backup", "nopreempt: the returning higher priority stays backup");
+      assertEquals(r2.state, "master");
+    } finally {
+      await back.end();
+    }
+  });
+});
+
+Deno.test("vrrp wire: unicast peers (no multicast) elect and fail over; a v2 auth_pass mismatch is dropped and counted", async () => {
+  await pair(
+    { priority: 150, unicast_src_ip: "10.0.0.1", unicast_peer: ["10.0.0.2"] },
+    { priority: 100, unicast_src_ip: "10.0.0.2", unicast_peer: ["10.0.0.1"] },
+    async ([r1, r2]) => {
+      await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER");
+      await r2.waitFor(() => r2.state === "backup", 5000, "r2 BACKUP");
+      await new Promise((r) => setTimeout(r, 5 * ADV));
+      assertEquals(r2.state, "backup");
+      const killedAt = await r1.kill();
+      await r2.waitFor(() => r2.state === "master", 3000, "r2 takes over");
+      const gap = r2.enteredAt("master")! - killedAt;
+      console.log(`unicast takeover: ${gap} ms`);
+      assert(gap <= DOWN_100 + 50);
+    },
+  );
+  await pair(
+    { priority: 150, version: 2, advert_int: 1, auth_type: "PASS", auth_pass: "secret1" },
+    { priority: 100, version: 2, advert_int: 1, auth_type: "PASS", auth_pass: "secret2" },
+    async ([r1, r2]) => {
+      // Neither accepts the other's adverts: both become master (and count authFailure).
+      await r1.waitFor(() => r1.state === "master", 6000, "r1 MASTER");
+      await r2.waitFor(() => r2.state === "master", 6000, "r2 MASTER (it cannot hear r1)");
+      r2.signal("SIGUSR2");
+      await r2.waitFor(() => r2.events.some((e) => e.ev === "snapshot"), 3000, "snapshot");
+      const snap = r2.events.find((e) => e.ev === "snapshot")!.snapshot![0];
+      assert((snap.drops.authFailure ?? 0) >= 1, JSON.stringify(snap));
+    },
+  );
+});
