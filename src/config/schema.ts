@@ -699,10 +699,16 @@ const vrrpInstances = z.unknown().superRefine((v, ctx) => {
 
 /** Every VRRP address must be answered on a data-plane interface. */
 function vrrpInterfaces(
-  ctx: { value: { interfaces: { name: string }[]; vrrp_instances: VrrpInstanceSpec[] }; issues: z.core.$ZodRawIssue[] },
+  ctx: {
+    value: { interfaces: { name: string }[]; vrrp_instances?: VrrpInstanceSpec[] };
+    issues: z.core.$ZodRawIssue[];
+  },
 ): void {
+  // Only once the block itself is valid (with its own errors it is still the raw input).
+  const list = ctx.value.vrrp_instances ?? [];
+  if (!Array.isArray(list) || list.some((i) => !Array.isArray(i?.virtualIpaddress))) return;
   const names = ctx.value.interfaces.map((i) => i.name);
-  for (const i of vrrpConfigIssues(ctx.value.vrrp_instances, names)) {
+  for (const i of vrrpConfigIssues(list, names)) {
     ctx.issues.push({ code: "custom", message: i.message, input: null, path: ["vrrp_instances", ...i.path] });
   }
 }
@@ -737,7 +743,7 @@ const rootShape = {
       when: () => true,
     }),
   ).default([]),
-  vrrp_instances: vrrpInstances,
+  vrrp_instances: vrrpInstances.optional(),
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
@@ -832,7 +838,7 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).check(
         })),
       };
     }),
-    vrrpInstances: c.vrrp_instances,
+    vrrpInstances: c.vrrp_instances ?? [],
   }),
 );
 
