@@ -202,7 +202,11 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
     handle = (req) => app.fetch(req);
     console.log(`lvsd: admin API on ${admin.url} (token in "${config.admin.tokenFile}")`);
   }
-  Deno.addSignalListener("SIGUSR2", () => console.log(s.listing()));
+  Deno.addSignalListener("SIGUSR2", () => {
+    console.log(s.listing());
+    // VRRP: state, priority, master, adverts sent/received, drops by reason.
+    for (const v of vrrp?.snapshot() ?? []) console.log(`lvsd: VRRP ${JSON.stringify(v)}`);
+  });
   // SIGHUP re-reads the config file and applies it live (as keepalived
   // does); a file that does not load changes nothing.
   Deno.addSignalListener("SIGHUP", async () => {
