@@ -185,7 +185,12 @@ export async function checkVips(
   config: Config,
   readers: HostReaders = systemReaders,
 ): Promise<string[]> {
-  const vips = new Set(config.services.flatMap(serviceAddresses));
+  const serviceVips = new Set(config.services.flatMap(serviceAddresses));
+  // VRRP's addresses (the servers' gateway too) are lvsd's to answer as well.
+  const vips = new Set([
+    ...serviceVips,
+    ...config.vrrpInstances.flatMap((i) => i.virtualIpaddress.map((a) => a.address)),
+  ]);
   if (vips.size === 0) return [];
   let addrs: HostAddress[];
   try {
@@ -202,8 +207,11 @@ export async function checkVips(
     if (vips.has(vip) && !seen.has(vip)) {
       seen.add(vip);
       out.push(
-        `VIP ${vip} is an address of this host (interface ${owner.ifname}); ` +
-          "lvsd answers for VIPs itself, remove it from the kernel",
+        serviceVips.has(vip)
+          ? `VIP ${vip} is an address of this host (interface ${owner.ifname}); ` +
+            "lvsd answers for VIPs itself, remove it from the kernel"
+          : `virtual_ipaddress ${vip} is an address of this host (interface ${owner.ifname}); ` +
+            "lvsd answers for it while its VRRP instance is MASTER, remove it from the kernel",
       );
     }
   }

@@ -104,6 +104,42 @@ Deno.test("a VIP the kernel owns is reported once with its interface", async () 
   ]);
 });
 
+Deno.test("a VRRP virtual_ipaddress the kernel owns (e.g. the servers' gateway) is reported", async () => {
+  const c = structuredClone(CONFIG);
+  c.vrrpInstances = [{
+    name: "VI_1",
+    interface: "ext0",
+    state: "BACKUP",
+    virtualRouterId: 51,
+    priority: 100,
+    advertIntervalMs: 1000,
+    nopreempt: false,
+    preemptDelayMs: 0,
+    virtualIpaddress: [{ address: "10.10.0.100", prefix: 32, dev: null }, {
+      address: "192.0.2.5",
+      prefix: 24,
+      dev: "int0",
+    }],
+    trackInterface: [],
+    trackScript: [],
+    unicastSrcIp: null,
+    unicastPeer: [],
+    notifyMaster: null,
+    notifyBackup: null,
+    notifyFault: null,
+    version: 3,
+    authPass: null,
+    garpMasterDelayMs: 5000,
+    garpMasterRepeat: 5,
+    garpMasterRefreshMs: 0,
+    garpMasterRefreshRepeat: 1,
+  }];
+  assert.deepEqual(await checkHost(c, fakeHost()), [
+    "virtual_ipaddress 192.0.2.5 is an address of this host (interface eth0); " +
+    "lvsd answers for it while its VRRP instance is MASTER, remove it from the kernel",
+  ]);
+});
+
 Deno.test("ip failing is reported, not ignored", async () => {
   const problems = await checkHost(
     CONFIG,
