@@ -33,6 +33,7 @@
  * @module
  */
 import type { HttpClientResult } from "./http_client.ts";
+import type { DownloadResult } from "./download_client.ts";
 
 /** The virtual service address (on the client subnet, assigned nowhere). */
 export const VIP = "10.10.0.100";
@@ -551,6 +552,8 @@ function resolveHere(rel: string): string {
 export const REAL_SERVER_PATH: string = resolveHere("./real_server.ts");
 /** Path of `http_client.ts`. */
 export const HTTP_CLIENT_PATH: string = resolveHere("./http_client.ts");
+/** The lab's many-long-downloads client (download_client.ts). */
+export const DOWNLOAD_CLIENT_PATH: string = resolveHere("./download_client.ts");
 /** lvsd's entry point (for `lvsd decap` on tunnel real servers). */
 export const LVSD_MAIN_PATH: string = resolveHere("../main.ts");
 
@@ -1193,6 +1196,54 @@ export class Lab {
         `http_client ${args.join(" ")} printed no result (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
       );
     }
+  }
+
+  /**
+   * Starts `count` long downloads from the client (download_client.ts), all
+   * at once, each its own connection, and waits until every one has its
+   * response headers: they are then all mid-transfer. `done` resolves with
+   * the client's result when the last one ends (bounded by `timeoutMs`).
+   */
+  async startDownloads(opts: {
+    count: number;
+    /** Body bytes per download (default 1 MiB). */
+    bytes?: number;
+    /** Bytes per second per download (default 64 KiB/s). */
+    rate?: number;
+    host?: string;
+    /** Namespace to run the client in (default the client's). */
+    ns?: string;
+    timeoutMs?: number;
+  }): Promise<{ ports: number[]; done: Promise<DownloadResult> }> {
+    const timeoutMs = opts.timeoutMs ?? 120000;
+    const path = `/slow/${opts.bytes ?? 1048576}/${opts.rate ?? 65536}`;
+    const proc = this.spawn(opts.ns ?? this.ns.client, [
+      this.deno,
+      "run",
+      "--no-config",
+      "--cached-only",
+      "-A",
+      DOWNLOAD_CLIENT_PATH,
+      "--host",
+      opts.host ?? VIP,
+      "--path",
+      path,
+      "--count",
+      String(opts.count),
+      "--timeout-ms",
+      String(timeoutMs),
+    ]);
+    const started = await proc.waitFor(/^started \d+ ports ([\d,]+)$/m, Math.min(timeoutMs, 60000));
+    const ports = /^started \d+ ports ([\d,]+)$/m.exec(started)![1].split(",").map(Number);
+    const done = proc.output().then((r) => {
+      const line = r.stdout.trim().split("\n").pop() ?? "";
+      try {
+        return JSON.parse(line) as DownloadResult;
+      } catch {
+        throw new Error(`download_client printed no result (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+      }
+    });
+    return { ports, done };
   }
 
   /** Runs `fn` when the lab goes down, before the namespaces are removed. */
