@@ -736,17 +736,22 @@ export class Lab {
         "link set dir up",
         ...this.serverNames.map((rs) => `link set ${rs} up`),
       ]),
-      ...servers.map((ns, i) =>
-        this.#ip(ns, [
-          "link set lo up",
-          `addr add ${REAL_SERVER_ADDRS[i]}/24 dev eth0`,
-          "link set eth0 up",
-          `route add default via ${DIRECTOR_INT_ADDR}`,
-        ])
-      ),
+      ...this.#serverAddresses(),
     ]);
     fault("addresses");
     if (!offloads) await this.setOffloads(false);
+  }
+
+  /** Every real server's address and default route (via the servers' gateway), one promise each. */
+  #serverAddresses(): Promise<void>[] {
+    return this.ns.servers.map((ns, i) =>
+      this.#ip(ns, [
+        "link set lo up",
+        `addr add ${REAL_SERVER_ADDRS[i]}/24 dev eth0`,
+        "link set eth0 up",
+        `route add default via ${DIRECTOR_INT_ADDR}`,
+      ])
+    );
   }
 
   /** The rest of {@link #build} for an HA lab (namespaces exist). */
@@ -795,14 +800,7 @@ export class Lab {
         ...ports.flatMap((p) => [`link set x${p} up`, `link set ${p} up`]),
         ...this.serverNames.map((rs) => `link set ${rs} up`),
       ]),
-      ...servers.map((ns, i) =>
-        this.#ip(ns, [
-          "link set lo up",
-          `addr add ${REAL_SERVER_ADDRS[i]}/24 dev eth0`,
-          "link set eth0 up",
-          `route add default via ${DIRECTOR_INT_ADDR}`,
-        ])
-      ),
+      ...this.#serverAddresses(),
     ]);
     fault("addresses");
     if (!offloads) await this.setOffloads(false);
