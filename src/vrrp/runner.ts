@@ -87,6 +87,8 @@ export class VrrpRunner {
   readonly counts = { received: 0, sent: 0, garps: 0, sendErrors: 0 };
   /** performance.now() of the last change to MASTER (held flipped), for measurements. */
   becameMasterAt = 0;
+  /** Wall-clock ms of the last change to MASTER (0: never), for comparing with other processes. */
+  masterSinceEpochMs = 0;
   #host: RunnerHost;
   #vrrp: VrrpInstance | null = null;
   #adverts: AdvertTransport | null = null;
@@ -123,6 +125,7 @@ export class VrrpRunner {
       vrid: this.spec.virtualRouterId,
       state: STATE_NAMES[this.state],
       ...(this.#vrrp ? this.#vrrp.snapshot() : {}),
+      masterSinceEpochMs: this.masterSinceEpochMs,
       counts: { ...this.counts },
       drops: Object.fromEntries(Object.entries(this.drops).filter(([, n]) => n > 0)),
     };
@@ -266,6 +269,7 @@ export class VrrpRunner {
         case "becomeMaster":
           this.#host.held?.setHeld(this.index, true);
           this.becameMasterAt = performance.now();
+          this.masterSinceEpochMs = Date.now();
           this.#changed("master");
           break;
         case "becomeBackup":
