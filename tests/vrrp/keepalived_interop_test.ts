@@ -7,87 +7,11 @@
  * eth0 while MASTER), lvsd's from its state events.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { requireRoot, sh, withNamespaces } from "../../src/sys/netns_testing.ts";
+import { withNamespaces } from "../../src/sys/netns_testing.ts";
+import { checkKeepalived, Keepalived } from "./keepalived_harness.ts";
 import { link, Speaker } from "./speaker_harness.ts";
 
 const VIP = "10.0.0.100";
-
-class Keepalived {
-  #proc: Deno.ChildProcess;
-  #dir: string;
-  constructor(readonly ns: string, dir: string, conf: string) {
-    this.#dir = dir;
-    Deno.writeTextFileSync(`${dir}/keepalived.conf`, conf);
-    const log = Deno.openSync(`${dir}/keepalived.log`, { write: true, create: true, append: true });
-    this.#proc = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        ns,
-        "keepalived",
-        "--vrrp",
-        "-n",
-        "-l",
-        "-D",
-        "-G",
-        "-f",
-        `${dir}/keepalived.conf`,
-        "-p",
-        `${dir}/keepalived.pid`,
-        "-r",
-        `${dir}/vrrp.pid`,
-      ],
-      stdout: log.writable ? "piped" : "null",
-      stderr: "piped",
-    }).spawn();
-    const pump = async (s: ReadableStream<Uint8Array>) => {
-      for await (const c of s) log.writeSync(c);
-    };
-    void Promise.all([pump(this.#proc.stdout), pump(this.#proc.stderr)]).finally(() => log.close());
-  }
-  /** Whether keepalived holds the VIP (it adds it to its kernel while MASTER). */
-  async holds(): Promise<boolean> {
-    return (await sh("ip", "-n", this.ns, "-4", "addr", "show", "dev", "eth0")).includes(`inet ${VIP}/`);
-  }
-  log(): string {
-    try {
-      return Deno.readTextFileSync(`${this.#dir}/keepalived.log`);
-    } catch {
-      return "";
-    }
-  }
-  #pids(): number[] {
-    const pids = [this.#proc.pid];
-    try {
-      pids.push(Number(Deno.readTextFileSync(`${this.#dir}/vrrp.pid`).trim()));
-    } catch { /* not written yet */ }
-    return pids.filter((p) => p > 0);
-  }
-  /** SIGKILL of keepalived's parent and its VRRP child (by the pids it wrote). */
-  async kill(): Promise<number> {
-    for (const p of this.#pids().reverse()) {
-      try {
-        Deno.kill(p, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    await this.#proc.status;
-    return Date.now();
-  }
-  async stop(): Promise<void> {
-    try {
-      this.#proc.kill("SIGTERM");
-    } catch { /* gone */ }
-    const t = setTimeout(() => void this.kill(), 5000);
-    await this.#proc.status;
-    clearTimeout(t);
-    // A SIGKILLed parent leaves its VRRP child: end it by the pid it wrote.
-    for (const p of this.#pids().slice(1)) {
-      try {
-        Deno.kill(p, "SIGKILL");
-      } catch { /* gone */ }
-    }
-  }
-}
 
 function keepalivedConf(o: { priority: number; version: 2 | 3; advert: number; auth?: string }): string {
   return `global_defs {
@@ -130,14 +54,6 @@ async function until(pred: () => boolean | Promise<boolean>, ms: number, what: s
   }
 }
 
-function checkKeepalived(): void {
-  requireRoot("keepalived interop in namespaces");
-  const r = new Deno.Command("sh", { args: ["-c", "command -v keepalived"] }).outputSync();
-  if (!r.success) {
-    throw new Error("keepalived is not installed: run `deno task setup` (it installs the Debian package)");
-  }
-}
-
 for (const version of [3, 2] as const) {
   const advert = 1;
   const auth = version === 2 ? "lvsdpw" : undefined;
@@ -149,7 +65,7 @@ for (const version of [3, 2] as const) {
     await withNamespaces(2, async (ns) => {
       await link(ns);
       const dir = Deno.makeTempDirSync({ prefix: "lvsd-ka-" });
-      const ka = new Keepalived(ns[1], dir, keepalivedConf({ priority: 100, version, advert, auth }));
+      const ka = new Keepalived(ns[1], dir, keepalivedConf({ priority: 100, version, advert, auth }), VIP);
       let lvsd: Speaker | null = new Speaker(ns[0], [lvsdInstance({ priority: 150, version, advert, auth })]);
       try {
         const dump = () => `keepalived log:\n${ka.log()}\nlvsd: ${JSON.stringify(lvsd?.events.slice(-6))}`;
@@ -189,7 +105,7 @@ for (const version of [3, 2] as const) {
     await withNamespaces(2, async (ns) => {
       await link(ns);
       const dir = Deno.makeTempDirSync({ prefix: "lvsd-ka-" });
-      const ka = new Keepalived(ns[1], dir, keepalivedConf({ priority: 200, version, advert, auth }));
+      const ka = new Keepalived(ns[1], dir, keepalivedConf({ priority: 200, version, advert, auth }), VIP);
       const lvsd = new Speaker(ns[0], [lvsdInstance({ priority: 100, version, advert, auth })]);
       try {
         const dump = () => `keepalived log:\n${ka.log()}\nlvsd: ${JSON.stringify(lvsd.events.slice(-6))}`;
