@@ -303,7 +303,9 @@ export class DirectorBackend implements AdminBackend {
 function refuseStartupKeys(running: Config, next: Config): void {
   const a = configToObject(running);
   const b = configToObject(next);
-  const issues = Object.keys(b)
+  // Both sides' keys: a key left out (vrrp_instances is only written when
+  // configured) is a change too.
+  const issues = [...new Set([...Object.keys(a), ...Object.keys(b)])]
     .filter((k) => !(KEPT_KEYS as readonly string[]).includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .map((k) => ({
       path: k,

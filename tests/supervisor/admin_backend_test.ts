@@ -162,3 +162,42 @@ Deno.test("backend: GET /v1/connections with a service the director lacks or a c
     backend.close();
   }
 });
+
+Deno.test("backend: vrrp_instances is shown in GET /v1/config and cannot be changed through the API (read at start)", async () => {
+  const { configFromObject } = await import("../../src/config/load.ts");
+  const { ConfigDocument } = await import("../../src/api/schemas.ts");
+  const config = configFromObject({
+    interfaces: [{ name: "eth0" }],
+    services: BASE,
+    vrrp_instances: [{ name: "VI_1", interface: "eth0", virtual_router_id: 51, virtual_ipaddress: ["10.0.0.1/24"] }],
+  }, "t");
+  const { sup, backend } = await director(config, null);
+  const app = createApp(backend, { token: TOKEN, log: () => {}, lock: backend.lock });
+  const put = (body: unknown) =>
+    app.request("/v1/config", {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  try {
+    const doc = await (await app.request("/v1/config", { headers: auth })).json();
+    ok(ConfigDocument.safeParse(doc).success, JSON.stringify(doc));
+    strictEqual(doc.vrrp_instances[0].name, "VI_1");
+    strictEqual(doc.vrrp_instances[0].priority, 100);
+    for (
+      const body of [
+        { ...doc, vrrp_instances: [{ ...doc.vrrp_instances[0], priority: 200 }] },
+        { ...doc, vrrp_instances: undefined },
+      ]
+    ) {
+      const res = await put(body);
+      const text = JSON.stringify(await res.json());
+      strictEqual(res.status, 422, text);
+      ok(text.includes("vrrp_instances"), text);
+    }
+    strictEqual(sup.config.vrrpInstances[0].priority, 100);
+    strictEqual((await put(doc)).status, 200);
+  } finally {
+    backend.close();
+  }
+});
