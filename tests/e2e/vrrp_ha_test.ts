@@ -3,6 +3,7 @@
  * VRRP instance holding the VIP and the servers' gateway 10.20.0.1.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { VIP } from "../../src/lab/mod.ts";
 import { ADVERT_S, DOWN_100, E2E, GATEWAY, MASTER, TO_BACKUP, withHa } from "./vrrp_lab.ts";
 
 Deno.test({
@@ -16,6 +17,12 @@ Deno.test({
       await ha.waitCount(0, MASTER, 1, 10000);
       await ha.waitCount(1, TO_BACKUP, 1, 10000);
       assertEquals(await ha.arpHolder(), 0, "director 1 (priority 150) answers ARP for the VIP");
+      // A frame for the VIP that reaches the backup anyway (a stale ARP entry) is ignored by
+      // lvsd and dropped by its kernel guard: the client times out, it is not reset.
+      await ha.lab.exec(ha.lab.ns.client, ["ip", "neigh", "replace", VIP, "lladdr", ha.macs[1], "dev", "eth0"]);
+      const stale = await ha.lab.exec(ha.lab.ns.client, ["curl", "-s", "-o", "/dev/null", "-m", "2", `http://${VIP}/`]);
+      assertEquals(stale.code, 28, `curl through the backup: exit ${stale.code} (7 = refused/RST, 28 = timeout)`);
+      await ha.lab.exec(ha.lab.ns.client, ["ip", "neigh", "del", VIP, "dev", "eth0"]);
       const before = await ha.http(30);
       assertEquals(Object.keys(before).sort(), ["rs1", "rs2", "rs3"]);
       // The real servers' gateway is director 1 as well (answered on int0).
@@ -69,6 +76,9 @@ Deno.test({
       await ha.waitCount(1, MASTER, 1, 10000);
       await ha.start(0, { priority: 150, nopreempt: true });
       await ha.waitCount(0, TO_BACKUP, 1, 10000);
+      // vrrp_instances is read at start: a SIGHUP that changes it says so and changes nothing.
+      const line = await ha.reload(0, { priority: 250, nopreempt: true });
+      assert(line.includes("vrrp_instances changed: takes effect at the next restart"), line);
       await new Promise((r) => setTimeout(r, 6 * ADVERT_S * 1000));
       assert(!MASTER.test(ha.lvsd[0]!.stdout), "the returning director 1 stayed BACKUP");
       assertEquals(await ha.arpHolder(), 1, "director 2 keeps the VIP");

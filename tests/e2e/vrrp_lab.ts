@@ -96,6 +96,22 @@ export class Ha {
     return p;
   }
 
+  /** Rewrites director i's config and sends SIGHUP; resolves with the reload's log line. */
+  async reload(i: number, inst: Instance): Promise<string> {
+    const p = this.lvsd[i]!;
+    const before = (p.stdout.match(/lvsd: reloaded /g) ?? []).length;
+    await Deno.writeTextFile(`${this.dir}/lvsd${i}.yaml`, configYaml(inst));
+    p.kill("SIGHUP");
+    const end = Date.now() + 10000;
+    while ((p.stdout.match(/lvsd: reloaded /g) ?? []).length <= before) {
+      if (Date.now() > end) {
+        throw new Error(`director ${i + 1} did not log a reload\n${p.stdout.slice(-2000)}\n${p.stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return p.stdout.split("\n").filter((l) => l.startsWith("lvsd: reloaded ")).at(-1)!;
+  }
+
   /** SIGKILL of director i's lvsd; the wall-clock time of the kill. */
   async kill(i: number): Promise<number> {
     const p = this.lvsd[i]!;

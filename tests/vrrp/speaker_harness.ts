@@ -44,6 +44,13 @@ export class Speaker {
       }
     })();
   }
+  /** CPU time (user + system) the speaker used so far, ms (from /proc; 10 ms ticks). */
+  cpuMs(): number {
+    const stat = Deno.readTextFileSync(`/proc/${this.#proc.pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat(5) are the 12th and 13th after the command name.
+    return (Number(f[11]) + Number(f[12])) * 10;
+  }
   get state(): string | undefined {
     return this.events.filter((e) => e.ev === "state").at(-1)?.state;
   }

@@ -47,8 +47,13 @@ Deno.test("vrrp wire: election over 224.0.0.18, SIGKILL of the master, takeover 
   await pair({ priority: 150 }, { priority: 100 }, async ([r1, r2]) => {
     await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER");
     await r2.waitFor(() => r2.state === "backup", 5000, "r2 BACKUP");
-    // Stable for a few intervals: r2 hears r1 and stays backup.
-    await new Promise((r) => setTimeout(r, 5 * ADV));
+    // Stable for a few intervals: r2 hears r1 and stays backup. Neither spins
+    // meanwhile: a blocked receive costs nothing, adverts are 5 a second.
+    const cpu0 = [r1.cpuMs(), r2.cpuMs()];
+    await new Promise((r) => setTimeout(r, 10 * ADV));
+    const cpu = [r1.cpuMs() - cpu0[0], r2.cpuMs() - cpu0[1]];
+    console.log(`CPU over ${10 * ADV} ms: master ${cpu[0]} ms, backup ${cpu[1]} ms`);
+    assert(cpu.every((c) => c <= 0.1 * 10 * ADV), `a speaker used more than 10 % of a core: ${cpu}`);
     assertEquals(r2.state, "backup");
     assert(!r2.events.some((e) => e.ev === "state" && e.state === "master"), "r2 never became master");
     const killedAt = await r1.kill();
