@@ -173,6 +173,8 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
       );
     }
     vrrp = new VrrpService(s.state, config.vrrpInstances);
+    const v = vrrp;
+    backend.vrrpView = () => v.view();
     try {
       await vrrp.start();
     } catch (e) {

@@ -145,6 +145,32 @@ export interface DataplaneView {
   drops: Record<string, number>;
 }
 
+/** `GET /v1/vrrp`: each VRRP instance's state and counters (VIP failover). */
+export interface VrrpView {
+  instances: {
+    name: string;
+    interface: string;
+    vrid: number;
+    version: 2 | 3;
+    /** keepalived's names: INIT, BACKUP, MASTER, FAULT. */
+    state: "INIT" | "BACKUP" | "MASTER" | "FAULT";
+    /** The priority advertised now (the configured one moved by track_script weights). */
+    priority: number;
+    /** The master's address as last accepted (ours while MASTER); null before any. */
+    master_ip: string | null;
+    master_adver_interval_ms: number;
+    /** What keeps the instance in FAULT (links, scripts); empty otherwise. */
+    faults: string[];
+    /** Wall-clock ms of the last change to MASTER; 0: never. */
+    master_since_ms: number;
+    adverts_sent: number;
+    adverts_received: number;
+    garps_sent: number;
+    /** Adverts dropped, by reason (RFC 5798 §7.1 checks), only non-zero ones. */
+    drops: Record<string, number>;
+  }[];
+}
+
 /** `GET /v1/health`: what the health checks found, per service with a check or a quorum policy. */
 export interface HealthView {
   services: {
@@ -212,6 +238,8 @@ export interface AdminBackend {
   status(): StatusView;
   /** Health states (absent: no health layer, GET /v1/health lists nothing). */
   health?(): HealthView;
+  /** VRRP instances (absent or empty: no vrrp_instances). */
+  vrrp?(): VrrpView;
 }
 
 /** The key of a service: `proto:vip:port` (a group: its first address and port). */

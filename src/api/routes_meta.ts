@@ -7,7 +7,7 @@
 
 import { ApiError } from "./problems.ts";
 import type { RouteSpec } from "./route.ts";
-import { Health, HealthView, OpenApiDocument, StatusView } from "./schemas.ts";
+import { Health, HealthView, OpenApiDocument, StatusView, VrrpView } from "./schemas.ts";
 import { serviceViews } from "./views.ts";
 
 /** Prometheus text exposition format 0.0.4. */
@@ -69,5 +69,14 @@ export const metaRoutes: RouteSpec[] = [
     responses: { 200: { description: "The health states", schema: HealthView } },
     problems: [],
     handle: (c, api) => c.json(api.backend.health?.() ?? { services: [] }),
+  },
+  {
+    method: "get",
+    path: "/v1/vrrp",
+    operationId: "getVrrp",
+    summary: "VIP failover: each VRRP instance's state, priority, master and per-reason advert drops",
+    responses: { 200: { description: "The VRRP instances", schema: VrrpView } },
+    problems: [],
+    handle: (c, api) => c.json(api.backend.vrrp?.() ?? { instances: [] }),
   },
 ];

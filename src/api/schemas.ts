@@ -327,6 +327,29 @@ export const HealthView = named(
   }),
 );
 
+export const VrrpView = named(
+  "VrrpView",
+  "VIP failover: each VRRP instance's state and counters (empty without vrrp_instances)",
+  z.strictObject({
+    instances: z.array(z.strictObject({
+      name: z.string(),
+      interface: z.string(),
+      vrid: z.int().min(1).max(255),
+      version: z.union([z.literal(2), z.literal(3)]),
+      state: z.enum(["INIT", "BACKUP", "MASTER", "FAULT"]),
+      priority: z.int().min(0).max(255),
+      master_ip: z.string().nullable(),
+      master_adver_interval_ms: z.number().min(0),
+      faults: z.array(z.string()),
+      master_since_ms: z.int().min(0).describe("wall-clock ms of the last change to MASTER; 0 = never"),
+      adverts_sent: z.int().min(0),
+      adverts_received: z.int().min(0),
+      garps_sent: z.int().min(0),
+      drops: z.record(z.string(), z.int().min(0)).describe("adverts dropped, by reason (RFC 5798 7.1 checks)"),
+    })),
+  }),
+);
+
 export const StatusView = named(
   "StatusView",
   "The director's state",

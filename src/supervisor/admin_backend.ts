@@ -27,6 +27,7 @@ import type {
   ServiceRuntime,
   StatsView,
   StatusView,
+  VrrpView,
 } from "../api/model.ts";
 import { destKey, serviceKey } from "../api/model.ts";
 import type { TableService } from "../dataplane/tables.ts";
@@ -108,6 +109,13 @@ export class DirectorBackend implements AdminBackend {
 
   health(): HealthView {
     return this.healthView?.() ?? { services: [] };
+  }
+
+  /** Provides GET /v1/vrrp (the VRRP instances). */
+  vrrpView: (() => VrrpView) | null = null;
+
+  vrrp(): VrrpView {
+    return this.vrrpView?.() ?? { instances: [] };
   }
 
   /** Told after every applied change (API or SIGHUP) with the configured table now in force. */

@@ -123,8 +123,9 @@ export class VrrpRunner {
       name: this.spec.name,
       interface: this.spec.interface,
       vrid: this.spec.virtualRouterId,
-      state: STATE_NAMES[this.state],
       ...(this.#vrrp ? this.#vrrp.snapshot() : {}),
+      // keepalived's names (after the spread: the state machine's are lower case).
+      state: STATE_NAMES[this.state],
       masterSinceEpochMs: this.masterSinceEpochMs,
       counts: { ...this.counts },
       drops: Object.fromEntries(Object.entries(this.drops).filter(([, n]) => n > 0)),

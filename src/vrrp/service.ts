@@ -14,6 +14,7 @@ import { VRRP_MULTICAST_GROUP, VRRP_TTL } from "./packet.ts";
 import { type RunnerHost, VrrpRunner } from "./runner.ts";
 import type { VrrpInstanceSpec } from "./spec.ts";
 import type { VrrpState } from "./state_machine.ts";
+import type { VrrpView } from "../api/model.ts";
 
 /** Every address of every instance with its instance's index (its bit in the held mask). */
 export function managedAddresses(instances: readonly VrrpInstanceSpec[]): ManagedAddress[] {
@@ -146,6 +147,31 @@ export class VrrpService {
   /** Per-instance status. */
   snapshot() {
     return this.runners.map((r) => r.snapshot());
+  }
+
+  /** GET /v1/vrrp. */
+  view(): VrrpView {
+    return {
+      instances: this.runners.map((r) => {
+        const s = r.snapshot();
+        return {
+          name: s.name,
+          interface: s.interface,
+          vrid: s.vrid,
+          version: r.spec.version,
+          state: s.state as VrrpView["instances"][number]["state"],
+          priority: s.priority ?? r.spec.priority,
+          master_ip: s.masterIp ?? null,
+          master_adver_interval_ms: s.masterAdverIntervalMs ?? r.spec.advertIntervalMs,
+          faults: s.faults ?? [],
+          master_since_ms: s.masterSinceEpochMs,
+          adverts_sent: s.counts.sent,
+          adverts_received: s.counts.received,
+          garps_sent: s.counts.garps,
+          drops: s.drops,
+        };
+      }),
+    };
   }
 }
 

@@ -47,6 +47,7 @@ Deno.test("(a) the document's paths and methods are exactly the routes registere
     "GET /v1/stats",
     "GET /v1/status",
     "GET /v1/timeouts",
+    "GET /v1/vrrp",
     "PATCH /v1/services/:service",
     "PATCH /v1/services/:service/dests/:dest",
     "POST /v1/batch",
@@ -133,6 +134,7 @@ Deno.test("(b) real responses of every route parse with the document's schemas; 
   await check("POST", "/v1/stats/zero", { service: "tcp:10.10.0.100:80" });
   await check("GET", "/v1/timeouts");
   await check("GET", "/v1/health");
+  await check("GET", "/v1/vrrp");
   await check("PUT", "/v1/timeouts", { tcp: 10, tcpfin: 0 });
   await check("DELETE", svc);
   await check("DELETE", "/v1/services");

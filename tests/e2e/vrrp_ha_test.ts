@@ -17,6 +17,12 @@ Deno.test({
       await ha.waitCount(0, MASTER, 1, 10000);
       await ha.waitCount(1, TO_BACKUP, 1, 10000);
       assertEquals(await ha.arpHolder(), 0, "director 1 (priority 150) answers ARP for the VIP");
+      // The API shows both sides of the election.
+      const [v1, v2] = [(await ha.vrrpView(0)).instances[0], (await ha.vrrpView(1)).instances[0]];
+      assertEquals([v1.state, v1.priority, v1.master_ip], ["MASTER", 150, "10.10.0.5"]);
+      assertEquals([v2.state, v2.priority, v2.master_ip], ["BACKUP", 100, "10.10.0.5"]);
+      assert((v2.adverts_received as number) > 0 && (v1.adverts_sent as number) > 0, JSON.stringify([v1, v2]));
+      assert((v1.garps_sent as number) >= 4, `2 addresses x garp_master_repeat 2: ${JSON.stringify(v1)}`);
       // A frame for the VIP that reaches the backup anyway (a stale ARP entry) is ignored by
       // lvsd and dropped by its kernel guard: the client times out, it is not reset.
       await ha.lab.exec(ha.lab.ns.client, ["ip", "neigh", "replace", VIP, "lladdr", ha.macs[1], "dev", "eth0"]);

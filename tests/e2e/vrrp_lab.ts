@@ -112,6 +112,22 @@ export class Ha {
     return p.stdout.split("\n").filter((l) => l.startsWith("lvsd: reloaded ")).at(-1)!;
   }
 
+  /** GET /v1/vrrp from director i's admin API (127.0.0.1:9470 in its namespace). */
+  async vrrpView(i: number): Promise<{ instances: Record<string, unknown>[] }> {
+    const token = (await Deno.readTextFile(`${this.dir}/token${i}`)).trim();
+    const r = await this.lab.exec(this.directors[i], [
+      "curl",
+      "-sf",
+      "-m",
+      "5",
+      "-H",
+      `Authorization: Bearer ${token}`,
+      "http://127.0.0.1:9470/v1/vrrp",
+    ]);
+    if (r.code !== 0) throw new Error(`GET /v1/vrrp on director ${i + 1}: curl exit ${r.code} ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+
   /** SIGKILL of director i's lvsd; the wall-clock time of the kill. */
   async kill(i: number): Promise<number> {
     const p = this.lvsd[i]!;
