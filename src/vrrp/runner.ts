@@ -78,11 +78,14 @@ export class VrrpRunner {
   readonly index: number;
   /** Told after every state change (the supervisor switches the sync daemon's role here). */
   onStateChange: ((instance: string, state: VrrpState) => void) | null = null;
-  /** Adverts dropped, by reason. */
-  readonly drops: Record<DropReason, number> = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<
-    DropReason,
-    number
-  >;
+  /**
+   * Adverts dropped, by reason: the codec's (RFC 5798 §7.1) and
+   * `unknownPeer`, an advert from an address not in unicast_peer (keepalived
+   * accepts those unless `check_unicast_src`; lvsd always checks).
+   */
+  readonly drops: Record<DropReason | "unknownPeer", number> = Object.fromEntries(
+    [...DROP_REASONS, "unknownPeer"].map((r) => [r, 0]),
+  ) as Record<DropReason | "unknownPeer", number>;
   /** Adverts accepted / sent, GARP frames sent. */
   readonly counts = { received: 0, sent: 0, garps: 0, sendErrors: 0 };
   /** performance.now() of the last change to MASTER (held flipped), for measurements. */
@@ -254,7 +257,7 @@ export class VrrpRunner {
     }
     if (r.src === this.#primary) return; // our own (multicast loop is off; a unicast peer list may echo)
     if (this.spec.unicastPeer.length && !this.spec.unicastPeer.includes(r.src)) {
-      this.drops.wrongDestination++;
+      this.drops.unknownPeer++;
       return;
     }
     this.counts.received++;

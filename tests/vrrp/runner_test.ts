@@ -63,18 +63,15 @@ class FakeHost implements RunnerHost {
     this.commands.push(cmd);
     return Promise.resolve(cmd.startsWith("check") ? this.scriptCode : 0);
   }
-  inject(priority: number, src = "10.10.0.6") {
+  inject(priority: number, src = "10.10.0.6", dst = "224.0.0.18") {
     const payload = encodeAdvert({
       version: 3,
       vrid: 51,
       priority,
       intervalCs: 5,
       addresses: ["10.10.0.100", "10.20.0.1"],
-    }, {
-      src,
-      dst: "224.0.0.18",
-    });
-    this.#inbox.push(encodeIpv4Packet({ src, dst: "224.0.0.18", protocol: IPPROTO_VRRP, ttl: 255, payload }));
+    }, { src, dst });
+    this.#inbox.push(encodeIpv4Packet({ src, dst, protocol: IPPROTO_VRRP, ttl: 255, payload }));
     this.#wake?.();
   }
   injectRaw(p: Uint8Array) {
@@ -255,5 +252,25 @@ Deno.test("vrrp runner: track_script weight changes the advertised priority; wei
     await until(() => r2.state === "master", 2000, "back");
   } finally {
     await r2.stop();
+  }
+});
+
+Deno.test("vrrp runner: unicast peers: adverts go to each peer; one from an address not in unicast_peer is dropped (unknownPeer)", async () => {
+  const host = new FakeHost();
+  const r = new VrrpRunner(spec({ unicast_src_ip: "10.10.0.5", unicast_peer: ["10.10.0.6", "10.10.0.7"] }), 0, host);
+  await r.start();
+  try {
+    host.inject(200, "10.10.0.9", "10.10.0.5");
+    await until(() => r.drops.unknownPeer === 1, 500, "unknownPeer");
+    host.inject(200, "10.10.0.6", "10.10.0.5");
+    await until(() => r.counts.received === 1, 500, "the peer's advert accepted");
+    assertEquals(r.state, "backup");
+    // Resign the peer: we take over and advertise to both peers.
+    host.inject(0, "10.10.0.6", "10.10.0.5");
+    await until(() => r.state === "master", 1000, "MASTER");
+    await until(() => host.sent.length >= 2, 500, "adverts");
+    assertEquals(host.sent.slice(0, 2).map((x) => x.dst), ["10.10.0.6", "10.10.0.7"]);
+  } finally {
+    await r.stop();
   }
 });
