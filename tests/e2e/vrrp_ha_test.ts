@@ -112,3 +112,32 @@ Deno.test({
       await ha.http(10);
     }),
 });
+
+Deno.test({
+  name:
+    "e2e vrrp: track_interface: the master's server link goes down -> FAULT, the backup takes over; back up -> preempts",
+  ...E2E,
+  fn: () =>
+    withHa(async (ha) => {
+      await ha.start(0, { priority: 150, trackInterface: ["int0"] });
+      await ha.start(1, { priority: 100 });
+      await ha.waitCount(0, MASTER, 1, 10000);
+      await ha.waitCount(1, TO_BACKUP, 1, 10000);
+      // Director 1's port on the servers' LAN (its int0's peer) goes down.
+      const cutAt = Date.now();
+      await ha.lab.exec(ha.lab.ns.lan, ["ip", "link", "set", "dir", "down"]);
+      await ha.waitCount(0, /VRRP instance VI_1: MASTER -> FAULT/, 1, 5000);
+      await ha.waitCount(1, MASTER, 1, 5000);
+      // A master going to FAULT resigns (priority 0): the backup waits only its skew, not Master_Down_Interval.
+      const gap = (await ha.masterSince(1)) - cutAt;
+      console.log(`track_interface: director 2 MASTER ${gap} ms after director 1's int0 link went down`);
+      assert(gap < DOWN_100, `takeover after FAULT took ${gap} ms`);
+      assertEquals(await ha.arpHolder(), 1);
+      await ha.http(10);
+      await ha.lab.exec(ha.lab.ns.lan, ["ip", "link", "set", "dir", "up"]);
+      await ha.waitCount(0, /VRRP instance VI_1: FAULT -> BACKUP/, 1, 5000);
+      await ha.waitCount(0, MASTER, 2, 10000);
+      assertEquals(await ha.arpHolder(), 0);
+      await ha.http(10);
+    }),
+});

@@ -19,6 +19,7 @@ export interface Instance {
   priority: number;
   nopreempt?: boolean;
   unicast?: { src: string; peer: string };
+  trackInterface?: string[];
 }
 
 export function configYaml(i: Instance): string {
@@ -43,6 +44,8 @@ vrrp_instances:
     priority: ${i.priority}
     advert_int: ${ADVERT_S}
 ${i.nopreempt ? "    nopreempt: true\n" : ""}${
+    i.trackInterface ? `    track_interface: [${i.trackInterface.join(", ")}]\n` : ""
+  }${
     i.unicast ? `    unicast_src_ip: ${i.unicast.src}\n    unicast_peer: [${i.unicast.peer}]\n` : ""
   }    garp_master_delay: 1
     garp_master_repeat: 2
