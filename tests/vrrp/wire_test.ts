@@ -129,3 +129,12 @@ Deno.test("vrrp wire: unicast peers (no multicast) elect and fail over; a v2 aut
     },
   );
 });
+
+Deno.test("vrrp wire: equal priorities, both configured MASTER: the higher primary address wins and the other yields", async () => {
+  await pair({ priority: 100, state: "MASTER" }, { priority: 100, state: "MASTER" }, async ([r1, r2]) => {
+    await r2.waitFor(() => r2.state === "master", 5000, "r2 (10.0.0.2) MASTER");
+    await r1.waitFor(() => r1.state === "backup", 5000, "r1 (10.0.0.1) BACKUP");
+    await new Promise((r) => setTimeout(r, 5 * ADV));
+    assertEquals([r1.state, r2.state], ["backup", "master"]);
+  });
+});
