@@ -18,7 +18,16 @@
  * @module
  */
 
-import type { DataplaneView, DestView, HealthView, RatesView, ServiceView, StatsView, StatusView } from "./model.ts";
+import type {
+  DataplaneView,
+  DestView,
+  HealthView,
+  RatesView,
+  ServiceView,
+  StatsView,
+  StatusView,
+  VrrpView,
+} from "./model.ts";
 
 /** The Content-Type of the exposition. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -30,6 +39,8 @@ export interface MetricsInput {
   dataplane: DataplaneView;
   /** Health states (GET /v1/health), when there is a health layer. */
   health?: HealthView;
+  /** VRRP instances (GET /v1/vrrp), when configured. */
+  vrrp?: VrrpView;
 }
 
 type Labels = [name: string, value: string][];
@@ -250,6 +261,43 @@ export function renderMetrics(input: MetricsInput): string {
           const labels: Labels = [["service", s.key], ["dest_address", address], ["dest_port", port]];
           return [labels, d.state === "up" ? 1 : 0] as Sample;
         })
+      ),
+    );
+  }
+  const vrrp = input.vrrp?.instances ?? [];
+  if (vrrp.length) {
+    const states = ["INIT", "BACKUP", "MASTER", "FAULT"] as const;
+    const inst = (v: VrrpView["instances"][number]): Labels => [["instance", v.name], ["vrid", String(v.vrid)]];
+    x.family(
+      "lvsd_vrrp_state",
+      "gauge",
+      "1 for the state a VRRP instance is in (INIT, BACKUP, MASTER, FAULT), 0 for the others.",
+      vrrp.flatMap((v) => states.map((s) => [[...inst(v), ["state", s]], v.state === s ? 1 : 0] as Sample)),
+    );
+    x.family(
+      "lvsd_vrrp_priority",
+      "gauge",
+      "The priority a VRRP instance advertises now.",
+      vrrp.map((v) => [inst(v), v.priority] as Sample),
+    );
+    x.family(
+      "lvsd_vrrp_adverts_sent_total",
+      "counter",
+      "VRRP adverts sent.",
+      vrrp.map((v) => [inst(v), v.adverts_sent] as Sample),
+    );
+    x.family(
+      "lvsd_vrrp_adverts_received_total",
+      "counter",
+      "VRRP adverts accepted.",
+      vrrp.map((v) => [inst(v), v.adverts_received] as Sample),
+    );
+    x.family(
+      "lvsd_vrrp_adverts_dropped_total",
+      "counter",
+      "VRRP adverts dropped, by reason (RFC 5798 7.1 receive checks).",
+      vrrp.flatMap((v) =>
+        Object.entries(v.drops).map(([reason, n]) => [[...inst(v), ["reason", reason]], n] as Sample)
       ),
     );
   }

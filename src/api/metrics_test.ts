@@ -400,3 +400,33 @@ Deno.test("metrics: health states as gauges (quorum per service, up/down per che
   assertWellGrouped(text);
   await assertPromtoolClean(text);
 });
+
+Deno.test("metrics: VRRP instances: state as a one-hot gauge, priority, adverts sent/received/dropped by reason", async () => {
+  const vrrp = {
+    instances: [{
+      name: "VI_1",
+      interface: "ext0",
+      vrid: 51,
+      version: 3 as const,
+      state: "BACKUP" as const,
+      priority: 100,
+      master_ip: "10.10.0.5",
+      master_adver_interval_ms: 1000,
+      faults: [],
+      master_since_ms: 0,
+      adverts_sent: 0,
+      adverts_received: 42,
+      garps_sent: 0,
+      drops: { badTtl: 3, authFailure: 1 },
+    }],
+  };
+  const text = renderMetrics({ ...SMALL, vrrp });
+  ok(text.includes('\nlvsd_vrrp_state{instance="VI_1",vrid="51",state="BACKUP"} 1\n'), text);
+  ok(text.includes('\nlvsd_vrrp_state{instance="VI_1",vrid="51",state="MASTER"} 0\n'), text);
+  ok(text.includes('\nlvsd_vrrp_priority{instance="VI_1",vrid="51"} 100\n'), text);
+  ok(text.includes('\nlvsd_vrrp_adverts_received_total{instance="VI_1",vrid="51"} 42\n'), text);
+  ok(text.includes('\nlvsd_vrrp_adverts_dropped_total{instance="VI_1",vrid="51",reason="badTtl"} 3\n'), text);
+  ok(!renderMetrics(SMALL).includes("lvsd_vrrp_"), "no VRRP families without instances");
+  assertWellGrouped(text);
+  await assertPromtoolClean(text);
+});

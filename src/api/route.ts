@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { Committed } from "./commit.ts";
 import type { EditOp } from "./model.ts";
-import type { AdminBackend, DataplaneView, HealthView, ServiceView, StatusView } from "./model.ts";
+import type { AdminBackend, DataplaneView, HealthView, ServiceView, StatusView, VrrpView } from "./model.ts";
 import type { Config } from "../config/mod.ts";
 
 /** An HTTP method, as OpenAPI writes it. */
@@ -29,7 +29,13 @@ export interface ResponseSpec {
 
 /** Renders the Prometheus text exposition of the director's numbers. */
 export type MetricsRenderer = (
-  input: { status: StatusView; services: ServiceView[]; dataplane: DataplaneView; health?: HealthView },
+  input: {
+    status: StatusView;
+    services: ServiceView[];
+    dataplane: DataplaneView;
+    health?: HealthView;
+    vrrp?: VrrpView;
+  },
 ) => string;
 
 /** What a route handler works with besides the request. */
