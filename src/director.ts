@@ -173,6 +173,8 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
       );
     }
     vrrp = new VrrpService(s.state, config.vrrpInstances);
+    // Hook for connection sync (keepalived's lvs_sync_daemon): subscribe with
+    // vrrp.onStateChange((instance, state) => ... syncRoleFor(state) ...).
     const v = vrrp;
     backend.vrrpView = () => v.view();
     try {

@@ -175,6 +175,16 @@ export class VrrpService {
   }
 }
 
+/**
+ * The connection-sync role for a VRRP state, as keepalived's
+ * `lvs_sync_daemon <if> <instance>` switches it: the master daemon while the
+ * instance is MASTER, the backup daemon in every other state (BACKUP, FAULT,
+ * and INIT before the first election and after a stop).
+ */
+export function syncRoleFor(state: VrrpState): "master" | "backup" {
+  return state === "master" ? "master" : "backup";
+}
+
 /** Publishes the held-address list (nothing held) before the workers start. */
 export function publishHeldAddresses(state: HeldMemory, instances: readonly VrrpInstanceSpec[]): void {
   if (instances.length) new HeldAddresses(state).setAddresses(managedAddresses(instances));

@@ -6,7 +6,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import { configFromObject, configToObject, parseConfig } from "../../src/config/load.ts";
 import { parseVirtualAddress } from "../../src/vrrp/spec.ts";
-import { managedAddresses, unlistedVips } from "../../src/vrrp/service.ts";
+import { managedAddresses, syncRoleFor, unlistedVips } from "../../src/vrrp/service.ts";
 
 const SRC = "test.yaml";
 const BASE = `interfaces: [{name: ext0}, {name: int0}]
@@ -148,4 +148,13 @@ Deno.test("vrrp config: virtual_ipaddress lines as keepalived writes them", () =
   assertEquals(typeof parseVirtualAddress("10.0.0.1/33"), "string");
   assertEquals(typeof parseVirtualAddress("10.0.0.300"), "string");
   assertEquals(typeof parseVirtualAddress("10.0.0.1 dev"), "string");
+});
+
+Deno.test("vrrp: the sync daemon's role follows the instance as keepalived's lvs_sync_daemon (master only while MASTER)", () => {
+  assertEquals((["init", "backup", "master", "fault"] as const).map(syncRoleFor), [
+    "backup",
+    "backup",
+    "master",
+    "backup",
+  ]);
 });
