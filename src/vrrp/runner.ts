@@ -104,10 +104,14 @@ export class VrrpRunner {
   #primary = "";
   #stopped = false;
 
-  constructor(spec: VrrpInstanceSpec, index: number, host: RunnerHost) {
+  /** VRIDs of this director's other instances on the same interface: their adverts are not drops. */
+  #siblings: ReadonlySet<number>;
+
+  constructor(spec: VrrpInstanceSpec, index: number, host: RunnerHost, siblingVrids: ReadonlySet<number> = new Set()) {
     this.spec = spec;
     this.index = index;
     this.#host = host;
+    this.#siblings = siblingVrids;
   }
 
   /** The state now ("init" before start and after stop). */
@@ -252,6 +256,8 @@ export class VrrpRunner {
   #onPacket(packet: Uint8Array, expect: Parameters<typeof decodeAdvertPacket>[1]): void {
     const r = decodeAdvertPacket(packet, expect);
     if (!r.ok) {
+      // Each instance has its own socket and sees its siblings' adverts too.
+      if (r.reason === "unknownVrid" && this.#siblings.has(packet[((packet[0] & 15) << 2) + 1])) return;
       this.drops[r.reason]++;
       return;
     }

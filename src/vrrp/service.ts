@@ -113,7 +113,10 @@ export class VrrpService {
   ) {
     const h = host ?? realHost(state ? new HeldAddresses(state) : null, log);
     this.runners = instances.map((spec, i) => {
-      const r = new VrrpRunner(spec, i, h);
+      const siblings = new Set(
+        instances.filter((o, j) => j !== i && o.interface === spec.interface).map((o) => o.virtualRouterId),
+      );
+      const r = new VrrpRunner(spec, i, h, siblings);
       r.onStateChange = (name, st) => {
         for (const l of this.#listeners) l(name, st);
       };

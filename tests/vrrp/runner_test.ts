@@ -274,3 +274,25 @@ Deno.test("vrrp runner: unicast peers: adverts go to each peer; one from an addr
     await r.stop();
   }
 });
+
+Deno.test("vrrp runner: adverts of a sibling instance (same interface, other VRID) are not counted as drops; a stranger's are", async () => {
+  const host = new FakeHost();
+  const r = new VrrpRunner(spec(), 0, host, new Set([52]));
+  await r.start();
+  try {
+    const advert = (vrid: number) => {
+      const payload = encodeAdvert({ version: 3, vrid, priority: 100, intervalCs: 5, addresses: ["10.10.0.101"] }, {
+        src: "10.10.0.6",
+        dst: "224.0.0.18",
+      });
+      return encodeIpv4Packet({ src: "10.10.0.6", dst: "224.0.0.18", protocol: IPPROTO_VRRP, ttl: 255, payload });
+    };
+    host.injectRaw(advert(52));
+    host.injectRaw(advert(53));
+    await until(() => r.drops.unknownVrid === 1, 500, "the stranger's advert counted");
+    await sleep(50);
+    assertEquals(r.drops.unknownVrid, 1);
+  } finally {
+    await r.stop();
+  }
+});
