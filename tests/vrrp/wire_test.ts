@@ -138,3 +138,28 @@ Deno.test("vrrp wire: equal priorities, both configured MASTER: the higher prima
     assertEquals([r1.state, r2.state], ["backup", "master"]);
   });
 });
+
+Deno.test("vrrp wire: preempt_delay: a returning higher priority accepts the lower master for preempt_delay, then takes over", async () => {
+  await pair({ priority: 150 }, { priority: 100 }, async ([r1, r2], ns) => {
+    await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER");
+    await r1.end();
+    await r2.waitFor(() => r2.state === "master", 2000, "r2 MASTER");
+    const back = new Speaker(ns[0], [inst({ priority: 150, preempt_delay: 1 })]);
+    try {
+      await back.waitFor(() => back.events.some((e) => e.ev === "started"), 10000, "r1 started");
+      const started = back.events.find((e) => e.ev === "started")!.t;
+      await back.waitFor(() => back.state === "master", 6000, "r1 preempts after the delay");
+      const after = back.enteredAt("master")! - started;
+      // Master_Down_Interval at priority 150: 3 × 200 + 106 × 200 / 256.
+      const down150 = 3 * ADV + (106 * ADV) / 256;
+      console.log(
+        `preempt_delay 1 s: MASTER ${after} ms after start (>= 1000, <= 1000 + ${down150.toFixed(0)} + one interval)`,
+      );
+      assert(after >= 1000, `preempted after ${after} ms, before preempt_delay`);
+      assert(after <= 1000 + down150 + ADV + 150, `preempted only after ${after} ms`);
+      await r2.waitFor(() => r2.state === "backup", 2000, "r2 yields");
+    } finally {
+      await back.end();
+    }
+  });
+});
