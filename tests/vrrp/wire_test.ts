@@ -5,7 +5,7 @@
  * own namespace (tests/vrrp/speaker_child.ts).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { requireRoot, withNamespaces } from "../../src/sys/netns_testing.ts";
+import { requireRoot, sh, withNamespaces } from "../../src/sys/netns_testing.ts";
 import { link, Speaker } from "./speaker_harness.ts";
 
 function inst(o: Record<string, unknown>) {
@@ -130,12 +130,38 @@ Deno.test("vrrp wire: unicast peers (no multicast) elect and fail over; a v2 aut
   );
 });
 
-Deno.test("vrrp wire: equal priorities, both configured MASTER: the higher primary address wins and the other yields", async () => {
-  await pair({ priority: 100, state: "MASTER" }, { priority: 100, state: "MASTER" }, async ([r1, r2]) => {
-    await r2.waitFor(() => r2.state === "master", 5000, "r2 (10.0.0.2) MASTER");
-    await r1.waitFor(() => r1.state === "backup", 5000, "r1 (10.0.0.1) BACKUP");
-    await new Promise((r) => setTimeout(r, 5 * ADV));
-    assertEquals([r1.state, r2.state], ["backup", "master"]);
+Deno.test("vrrp wire: split brain of two equal-priority masters resolves by the higher primary address", async () => {
+  // A backup never preempts an equal priority (RFC 5798 6.4.2): the tie-break
+  // by address is for two masters that meet (6.4.3). Make two: VRRP is
+  // dropped on input in both namespaces until both are MASTER, then let through.
+  const block = (ns: string, on: boolean) =>
+    on
+      ? sh(
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "nft",
+        "add table inet vrrpblock; add chain inet vrrpblock in { type filter hook input priority 0; }; add rule inet vrrpblock in ip protocol 112 drop",
+      )
+      : sh("ip", "netns", "exec", ns, "nft", "delete table inet vrrpblock");
+  requireRoot("VRRP on raw sockets in namespaces");
+  await withNamespaces(2, async (ns) => {
+    await link(ns);
+    for (const n of ns) await block(n, true);
+    const speakers = [new Speaker(ns[0], [inst({ priority: 100 })]), new Speaker(ns[1], [inst({ priority: 100 })])];
+    const [r1, r2] = speakers;
+    try {
+      await r1.waitFor(() => r1.state === "master", 5000, "r1 MASTER alone");
+      await r2.waitFor(() => r2.state === "master", 5000, "r2 MASTER alone");
+      for (const n of ns) await block(n, false);
+      await r1.waitFor(() => r1.state === "backup", 3000, "r1 (10.0.0.1, the lower address) yields");
+      await new Promise((r) => setTimeout(r, 5 * ADV));
+      assertEquals([r1.state, r2.state], ["backup", "master"]);
+      assertEquals(r2.events.filter((e) => e.ev === "state" && e.state === "backup").length, 1, "r2 never left MASTER");
+    } finally {
+      await Promise.all(speakers.map((s) => s.end()));
+    }
   });
 });
 
