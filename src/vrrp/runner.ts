@@ -184,16 +184,14 @@ export class VrrpRunner {
     this.#apply(this.#vrrp.start());
     this.#reader = this.#readLoop();
     this.#tracker = setInterval(() => void this.#checkLinks(), TRACK_POLL_MS);
-    this.#scripts = s.trackScript.map((t, i) => {
-      const st = {
-        timer: 0 as unknown as ReturnType<typeof setInterval>,
-        ok: null as boolean | null,
-        streak: 0,
-        running: false,
-      };
-      st.timer = setInterval(() => void this.#runScript(i), t.intervalMs);
-      return st;
-    });
+    // keepalived's vrrp_script: each script on its own interval; `ok` is
+    // null until the first verdict.
+    this.#scripts = s.trackScript.map((t, i) => ({
+      timer: setInterval(() => void this.#runScript(i), t.intervalMs),
+      ok: null,
+      streak: 0,
+      running: false,
+    }));
     for (let i = 0; i < this.#scripts.length; i++) void this.#runScript(i);
   }
 
