@@ -40,6 +40,7 @@ async function pair(
 }
 
 const ADV = 200;
+// Takeover bounds allow 100 ms for timers and process scheduling on a loaded machine (the e2e tests do the same).
 // Master_Down_Interval for priority 100 at 200 ms: 3 × 200 + (256 − 100) × 200 / 256.
 const DOWN_100 = 3 * ADV + (156 * ADV) / 256;
 
@@ -63,7 +64,7 @@ Deno.test("vrrp wire: election over 224.0.0.18, SIGKILL of the master, takeover 
       `takeover after SIGKILL of the master: ${gap} ms (bound ${DOWN_100.toFixed(1)} ms + 1 interval of phase)`,
     );
     // The last advert can be up to one interval before the kill: the bound counts from it.
-    assert(gap <= DOWN_100 + 50, `takeover ${gap} ms exceeds Master_Down_Interval ${DOWN_100} ms`);
+    assert(gap <= DOWN_100 + 100, `takeover ${gap} ms exceeds Master_Down_Interval ${DOWN_100} ms`);
     assert(gap >= DOWN_100 - ADV - 50, `takeover ${gap} ms is too early for Master_Down_Interval ${DOWN_100} ms`);
   });
 });
@@ -112,7 +113,7 @@ Deno.test("vrrp wire: unicast peers (no multicast) elect and fail over; a v2 aut
       await r2.waitFor(() => r2.state === "master", 3000, "r2 takes over");
       const gap = r2.enteredAt("master")! - killedAt;
       console.log(`unicast takeover: ${gap} ms`);
-      assert(gap <= DOWN_100 + 50);
+      assert(gap <= DOWN_100 + 100, `unicast takeover ${gap} ms`);
     },
   );
   await pair(
