@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { SyncDaemonStatus } from "../sync/daemon.ts";
 import type { Config, ServiceConfig } from "../config/mod.ts";
 
 /** Five IPVS counters, as `ipvsadm -L --stats` shows them (since start or the last zero). */
@@ -212,6 +213,8 @@ export interface AdminBackend {
   status(): StatusView;
   /** Health states (absent: no health layer, GET /v1/health lists nothing). */
   health?(): HealthView;
+  /** The connection-sync daemons running (absent: none, GET /v1/sync lists nothing). */
+  sync?(): SyncDaemonStatus[];
 }
 
 /** The key of a service: `proto:vip:port` (a group: its first address and port). */

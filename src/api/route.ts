@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SyncDaemonStatus } from "../sync/daemon.ts";
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { Committed } from "./commit.ts";
@@ -29,7 +30,13 @@ export interface ResponseSpec {
 
 /** Renders the Prometheus text exposition of the director's numbers. */
 export type MetricsRenderer = (
-  input: { status: StatusView; services: ServiceView[]; dataplane: DataplaneView; health?: HealthView },
+  input: {
+    status: StatusView;
+    services: ServiceView[];
+    dataplane: DataplaneView;
+    health?: HealthView;
+    sync?: SyncDaemonStatus[];
+  },
 ) => string;
 
 /** What a route handler works with besides the request. */

@@ -39,6 +39,7 @@ export const metaRoutes: RouteSpec[] = [
         services: serviceViews(backend.running?.() ?? backend.config(), backend.runtime()),
         dataplane: backend.dataplane(),
         health: backend.health?.(),
+        sync: backend.sync?.(),
       });
       return c.body(text, 200, { "content-type": METRICS_CONTENT_TYPE });
     },

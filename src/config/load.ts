@@ -5,6 +5,7 @@
  * @module
  */
 
+import { syncDaemonToObject } from "../sync/config.ts";
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema, describe, knownKeys, type ServiceConfig } from "./schema.ts";
@@ -377,6 +378,17 @@ export function configToObject(config: Config): Record<string, unknown> {
         ...(d.notifyDown !== null ? { notify_down: d.notifyDown } : {}),
       })),
     })),
+    // Written only when a daemon runs (configs without one stay as they were).
+    ...(config.syncDaemon.master || config.syncDaemon.backup ? { sync_daemon: syncDaemonsToObject(config) } : {}),
+  };
+}
+
+/** The sync_daemon block of a config (both roles, null for one not running). */
+export function syncDaemonsToObject(config: Config): Record<string, unknown> {
+  const d = config.syncDaemon;
+  return {
+    master: d.master && syncDaemonToObject(d.master),
+    backup: d.backup && syncDaemonToObject(d.backup),
   };
 }
 

@@ -3,7 +3,7 @@
  * data-plane workers (restarting any that die), resolves dest next hops,
  * expires connections and keeps the kernel guard in place.
  */
-import { type Config, type OptionsConfig, serviceAddresses, serviceLabel } from "../config/mod.ts";
+import { type Config, ConfigError, type OptionsConfig, serviceAddresses, serviceLabel } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
@@ -22,6 +22,8 @@ import type { StatsView } from "../api/model.ts";
 import { planServices } from "./reconfigure.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
 import { CMD_CLOSED } from "../../workers/pump.ts";
+import { SyncBackup, type SyncDaemonStatus, SyncMaster } from "../sync/daemon.ts";
+import type { SyncDaemonConfig, SyncDaemonsConfig, SyncRole } from "../sync/config.ts";
 
 /** How the supervisor is started. */
 export interface SupervisorOptions {
@@ -84,6 +86,9 @@ export class Supervisor {
   #guardSpec: string | null = null;
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
+  /** The connection-sync daemons running now (src/sync/daemon.ts). */
+  #syncMaster: SyncMaster | null = null;
+  #syncBackup: SyncBackup | null = null;
 
   private constructor(
     config: Config,
@@ -125,6 +130,15 @@ export class Supervisor {
       for (let w = 0; w < workers; w++) sup.#slots.push({ id: w, fds: [], restarts: 0, stopping: false });
       await Promise.all(sup.#slots.map((s) => sup.#spawn(s)));
       sup.#scheduleTick();
+      // A configured daemon that cannot start (its interface went away) is
+      // logged, not fatal: the director still forwards.
+      for (const role of ["master", "backup"] as const) {
+        const cfg = config.syncDaemon[role];
+        if (!cfg) continue;
+        await sup.startSync(role, cfg).catch((e) =>
+          sup.#log(`lvsd: cannot start the ${role} sync daemon: ${(e as Error).message}`)
+        );
+      }
     } catch (e) {
       await sup.stop();
       throw e;
@@ -302,6 +316,8 @@ export class Supervisor {
         notes.push("conn_table_size changed: takes effect at the next restart");
       }
       if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
+      // Sync daemons first: one that cannot start refuses the change before anything flips.
+      await this.#applySync(config.syncDaemon, notes);
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -480,11 +496,76 @@ export class Supervisor {
     return this.#slots.map((s) => s.restarts);
   }
 
-  /** Stops workers (joined, sockets closed), timers and the kernel guard. */
+  /**
+   * Starts the sync daemon `role` with `cfg` at run time (lvsadm
+   * --start-daemon, the API, a VRRP state change); one already running with
+   * another config is replaced, with the same config it is left alone.
+   * Throws, leaving the role as it was, when the interface or socket
+   * cannot be used.
+   */
+  async startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
+    const running = role === "master" ? this.#syncMaster : this.#syncBackup;
+    if (running && sameSyncConfig(running.config, cfg)) return;
+    if (role === "master") {
+      // One master owns the workers' rings: the old one goes first.
+      this.#syncMaster?.stop();
+      this.#syncMaster = null;
+      this.#syncMaster = await SyncMaster.start(this.state, cfg, this.#log).catch(async (e) => {
+        if (running) this.#syncMaster = await SyncMaster.start(this.state, running.config, this.#log).catch(() => null);
+        throw e;
+      });
+    } else {
+      const next = await SyncBackup.start(this.state, cfg, this.#ifaces.map((i) => i.name), this.#log);
+      this.#syncBackup?.stop();
+      this.#syncBackup = next;
+    }
+    this.#log(`lvsd: ${role} sync daemon started (mcast=${cfg.mcastInterface}, syncid=${cfg.syncid})`);
+  }
+
+  /** Stops the sync daemon `role`; returns false when none was running. */
+  stopSync(role: SyncRole): boolean {
+    const d = role === "master" ? this.#syncMaster : this.#syncBackup;
+    if (!d) return false;
+    d.stop();
+    if (role === "master") this.#syncMaster = null;
+    else this.#syncBackup = null;
+    this.#log(`lvsd: ${role} sync daemon stopped`);
+    return true;
+  }
+
+  /** The sync daemons running now, master first, with their counters. */
+  syncStatus(): SyncDaemonStatus[] {
+    const out: SyncDaemonStatus[] = [];
+    if (this.#syncMaster) out.push({ role: "master", config: this.#syncMaster.config, stats: this.#syncMaster.stats });
+    if (this.#syncBackup) out.push({ role: "backup", config: this.#syncBackup.config, stats: this.#syncBackup.stats });
+    return out;
+  }
+
+  /** Makes the running daemons what `want` says (a reload); throws, starting nothing more, when one cannot start. */
+  async #applySync(want: SyncDaemonsConfig, notes: string[]): Promise<void> {
+    for (const role of ["master", "backup"] as const) {
+      const cfg = want[role];
+      const running = role === "master" ? this.#syncMaster : this.#syncBackup;
+      if (cfg && !(running && sameSyncConfig(running.config, cfg))) {
+        // Refused like a config the director cannot run (the API answers 422).
+        await this.startSync(role, cfg).catch((e) => {
+          throw new ConfigError("sync_daemon", [{ path: `sync_daemon.${role}`, message: (e as Error).message }]);
+        });
+        notes.push(`${role} sync daemon: started`);
+      } else if (!cfg && running) {
+        this.stopSync(role);
+        notes.push(`${role} sync daemon: stopped`);
+      }
+    }
+  }
+
+  /** Stops workers (joined, sockets closed), timers, the sync daemons and the kernel guard. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#tickTimer);
+    this.stopSync("master");
+    this.stopSync("backup");
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
     if (this.#config.kernelGuard === "nftables") await removeGuard();
   }
@@ -548,6 +629,13 @@ export function optionChanges(before: OptionsConfig, after: OptionsConfig): stri
   return (Object.keys(OPTION_NAMES) as (keyof OptionsConfig)[])
     .filter((k) => before[k] !== after[k])
     .map((k) => `${OPTION_NAMES[k]} ${after[k]} (was ${before[k]})`);
+}
+
+/** Whether a running daemon's config (maxlen resolved) is what `cfg` asks for. */
+function sameSyncConfig(running: SyncDaemonConfig, cfg: SyncDaemonConfig): boolean {
+  return running.mcastInterface === cfg.mcastInterface && running.syncid === cfg.syncid &&
+    (cfg.maxlen === null || running.maxlen === cfg.maxlen) && running.group === cfg.group &&
+    running.port === cfg.port && running.ttl === cfg.ttl && running.peer === cfg.peer;
 }
 
 /** A dest without what the supervisor learns at run time (for change detection). */

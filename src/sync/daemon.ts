@@ -20,39 +20,9 @@ import { installConn, type InstallOutcome } from "./install.ts";
 import { ClientHops } from "./client_hops.ts";
 import { isTemplate } from "./states.ts";
 
-/** A daemon role: what sends (master) or receives (backup). */
-export type SyncRole = "master" | "backup";
-
-/** What a daemon is started with (ipvsadm's --start-daemon options; keepalived's lvs_sync_daemon). */
-export interface SyncDaemonConfig {
-  /** --mcast-interface: the interface the datagrams leave or arrive on. */
-  mcastInterface: string;
-  /** --syncid 0..255: stamped on what the master sends; a backup with 0 takes any. */
-  syncid: number;
-  /** --sync-maxlen: UDP payload bytes per datagram; null = the interface MTU - 28 (the kernel's default). */
-  maxlen: number | null;
-  /** --mcast-group (224.0.0.81). */
-  group: string;
-  /** --mcast-port (8848). */
-  port: number;
-  /** --mcast-ttl (1). */
-  ttl: number;
-  /**
-   * Unicast instead of multicast (networks without it): the master sends
-   * to this address, the backup takes datagrams from it only.
-   */
-  peer: string | null;
-}
-
-/** The defaults of the kernel and ipvsadm. */
-export const SYNC_DEFAULTS: Readonly<Omit<SyncDaemonConfig, "mcastInterface">> = Object.freeze({
-  syncid: 0,
-  maxlen: null,
-  group: "224.0.0.81",
-  port: 8848,
-  ttl: 1,
-  peer: null,
-});
+import type { SyncDaemonConfig, SyncRole } from "./config.ts";
+export { SYNC_DEFAULTS } from "./config.ts";
+export type { SyncDaemonConfig, SyncRole } from "./config.ts";
 
 /** How long a partial datagram may wait (the kernel waits up to 2 s; lvsd 100 ms). */
 export const MAX_SEND_DELAY_MS = 100;
