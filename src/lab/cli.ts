@@ -2,7 +2,7 @@
  * `deno task lab up|down|status`: a lab that outlives the command, for poking
  * at by hand.
  *
- * - `up [--offloads off] [--no-servers] [--forward masq|route|tunnel] [--json]`:
+ * - `up [--offloads off] [--no-servers] [--forward masq|route|tunnel] [--ha] [--json]`:
  *   builds a lab, starts the three real servers (logs in
  *   /run/lvsd-lab/<ns>.log), prints the names and leaves everything running.
  *   `--forward route` sets the real servers up for direct routing (VIP on
@@ -32,7 +32,7 @@ import {
   removeLabSync,
 } from "./lab.ts";
 
-const USAGE = `usage: cli.ts up [--offloads off] [--no-servers] [--forward masq|route|tunnel] [--json]
+const USAGE = `usage: cli.ts up [--offloads off] [--no-servers] [--forward masq|route|tunnel] [--ha] [--json]
        cli.ts down [prefix] [--force]
        cli.ts status`;
 
@@ -65,6 +65,7 @@ async function up(args: string[]): Promise<number> {
       "no-servers": { type: "boolean" },
       forward: { type: "string", default: "masq" },
       json: { type: "boolean" },
+      ha: { type: "boolean" },
     },
   });
   if (values.offloads !== "on" && values.offloads !== "off") {
@@ -77,7 +78,7 @@ async function up(args: string[]): Promise<number> {
     return 2;
   }
   const t0 = performance.now();
-  const lab = await Lab.up({ offloads: values.offloads === "on" });
+  const lab = await Lab.up({ offloads: values.offloads === "on", ha: values.ha ?? false });
   try {
     if (!values["no-servers"]) await lab.startRealServers({ detach: true });
     const all = lab.serverNames.map((_, i) => i);
@@ -104,8 +105,18 @@ async function up(args: string[]): Promise<number> {
   const rows = [
     `lvsd lab up: ${p} (${secs} s, offloads ${values.offloads})`,
     `  client    ${lab.ns.client}  eth0 ${lab.addr.client}/24, default via ${lab.addr.directorExt}`,
-    `  director  ${lab.ns.director}  ext0 ${lab.addr.directorExt}/24  int0 ${lab.addr.directorInt}/24  (ip_forward=0)`,
-    `  lan       ${lab.ns.lan}  bridge br0, ports dir ${lab.serverNames.join(" ")}`,
+    ...(lab.ha
+      ? [
+        ...lab.ns.directors.map((ns, i) =>
+          `  director  ${ns}  ext0 ${lab.addr.directorsExt[i]}/24  int0 ${lab.addr.directorsInt[i]}/24  (ip_forward=0)`
+        ),
+        `  floating  ${lab.addr.directorExt} and ${lab.addr.directorInt} (servers' gateway): on no kernel (VRRP)`,
+        `  lan       ${lab.ns.lan}  bridges br0 (ports dir dir2 ${lab.serverNames.join(" ")}), brx (xcli xdir xdir2)`,
+      ]
+      : [
+        `  director  ${lab.ns.director}  ext0 ${lab.addr.directorExt}/24  int0 ${lab.addr.directorInt}/24  (ip_forward=0)`,
+        `  lan       ${lab.ns.lan}  bridge br0, ports dir ${lab.serverNames.join(" ")}`,
+      ]),
     ...lab.serverNames.map((rs, i) => {
       const proc = procs.find((x) => x.ns === lab.ns.servers[i]);
       return `  ${rs.padEnd(8)}  ${lab.ns.servers[i]}  eth0 ${

@@ -13,6 +13,17 @@
  *  servers route 10.10.0.0/24 via 10.20.0.2 (replies bypass the director)
  * ```
  *
+ * With `ha: true`, two directors share both LANs (for VRRP and sync):
+ *
+ * ```
+ *  ${p}-cli eth0 10.10.0.2 ── xcli ─ brx ─┬─ xdir  ── ${p}-dir  ext0 10.10.0.5, int0 10.20.0.5
+ *                          (in ${p}-lan)  └─ xdir2 ── ${p}-dir2 ext0 10.10.0.6, int0 10.20.0.6
+ *  ${p}-rs1..3 ── rs1..3 ─ br0 ─┬─ dir  ── int0 of ${p}-dir
+ *                               └─ dir2 ── int0 of ${p}-dir2
+ *  Floating, on no kernel: the VIP, 10.10.0.1 and the servers' gateway
+ *  10.20.0.1 (VRRP moves them, or holdGateway() puts them on one kernel).
+ * ```
+ *
  * Veth ends are created directly inside their namespaces, so no interface
  * ever appears in the root namespace and names cannot collide between runs.
  * Every lab still up is removed on SIGINT/SIGTERM, on exit and on an uncaught
@@ -22,6 +33,7 @@
  * @module
  */
 import type { HttpClientResult } from "./http_client.ts";
+import type { DownloadResult } from "./download_client.ts";
 
 /** The virtual service address (on the client subnet, assigned nowhere). */
 export const VIP = "10.10.0.100";
@@ -43,6 +55,15 @@ export const REAL_SERVER_ADDRS: readonly string[] = [
  * tunnel real servers answer clients without the director.
  */
 export const CLIENT_LAN_ADDR = "10.20.0.2";
+/**
+ * The HA lab's two directors' own addresses on the client LAN (`ext0`) and
+ * on the servers' LAN (`int0`). There, {@link DIRECTOR_EXT_ADDR} and
+ * {@link DIRECTOR_INT_ADDR} float: no kernel holds them unless a test puts
+ * them on one ({@link Lab.holdGateway}), VRRP moves them otherwise.
+ */
+export const HA_DIRECTOR_EXT_ADDRS: readonly string[] = ["10.10.0.5", "10.10.0.6"];
+/** See {@link HA_DIRECTOR_EXT_ADDRS}. */
+export const HA_DIRECTOR_INT_ADDRS: readonly string[] = ["10.20.0.5", "10.20.0.6"];
 /** Where state files of labs that are up live, one `${prefix}.json` each. */
 export const LAB_STATE_DIR = "/run/lvsd-lab";
 /** Every lab prefix matches this. */
@@ -61,6 +82,15 @@ export interface LabOptions {
    * so that every frame is at most one MTU and fully checksummed.
    */
   offloads?: boolean;
+  /**
+   * Two directors (HA): `${p}-dir` and `${p}-dir2`, both on the servers' LAN
+   * (br0) and on a client LAN (bridge brx in `${p}-lan`) with the client,
+   * each with its own addresses ({@link HA_DIRECTOR_EXT_ADDRS},
+   * {@link HA_DIRECTOR_INT_ADDRS}); the VIP and the servers' gateway
+   * 10.20.0.1 are assigned to no kernel. Default false (one director wired
+   * straight to the client).
+   */
+  ha?: boolean;
   /** @internal Testing only: fail right after this build stage. */
   failAfter?: "namespaces" | "links" | "addresses";
 }
@@ -522,6 +552,8 @@ function resolveHere(rel: string): string {
 export const REAL_SERVER_PATH: string = resolveHere("./real_server.ts");
 /** Path of `http_client.ts`. */
 export const HTTP_CLIENT_PATH: string = resolveHere("./http_client.ts");
+/** The lab's many-long-downloads client (download_client.ts). */
+export const DOWNLOAD_CLIENT_PATH: string = resolveHere("./download_client.ts");
 /** lvsd's entry point (for `lvsd decap` on tunnel real servers). */
 export const LVSD_MAIN_PATH: string = resolveHere("../main.ts");
 
@@ -546,6 +578,8 @@ export class Lab {
   readonly ns: {
     readonly client: string;
     readonly director: string;
+    /** Every director: [director] or, in an HA lab, [director, `${p}-dir2`]. */
+    readonly directors: readonly string[];
     readonly lan: string;
     readonly servers: readonly string[];
   };
@@ -558,7 +592,11 @@ export class Lab {
     directorExt: DIRECTOR_EXT_ADDR,
     directorInt: DIRECTOR_INT_ADDR,
     servers: REAL_SERVER_ADDRS,
-  } as const;
+    /** Each director's own address on the client side (HA: its own; else the gateway). */
+    directorsExt: [DIRECTOR_EXT_ADDR] as readonly string[],
+    /** Each director's own address on the servers' side (HA: its own; else the gateway). */
+    directorsInt: [DIRECTOR_INT_ADDR] as readonly string[],
+  };
   /** Interface names by role (each inside its own namespace). */
   readonly ifname = {
     /** The client's interface (in `ns.client`). */
@@ -569,8 +607,10 @@ export class Lab {
     directorInt: "int0",
     /** Each real server's interface (in `ns.servers[i]`). */
     server: "eth0",
-    /** The bridge (in `ns.lan`); its ports are named `dir`, `rs1`.. `rs3`. */
+    /** The bridge (in `ns.lan`); its ports are named `dir`, `rs1`.. `rs3` (HA: and `dir2`). */
     bridge: "br0",
+    /** HA only: the client LAN's bridge (in `ns.lan`), ports `xcli`, `xdir`, `xdir2`. */
+    clientBridge: "brx",
   } as const;
   /** Real server names, rs1..rs3 (also their bridge port names). */
   readonly serverNames: readonly string[];
@@ -583,18 +623,25 @@ export class Lab {
   #down = false;
   #downing?: Promise<void>;
 
-  private constructor(prefix: string, servers: number) {
+  /** Whether this is a two-director (HA) lab. */
+  readonly ha: boolean;
+
+  private constructor(prefix: string, servers: number, ha: boolean) {
     this.prefix = prefix;
+    this.ha = ha;
     this.serverNames = Array.from({ length: servers }, (_, i) => `rs${i + 1}`);
+    const directors = ha ? [`${prefix}-dir`, `${prefix}-dir2`] : [`${prefix}-dir`];
     this.ns = {
       client: `${prefix}-cli`,
-      director: `${prefix}-dir`,
+      director: directors[0],
+      directors,
       lan: `${prefix}-lan`,
       servers: this.serverNames.map((n) => `${prefix}-${n}`),
     };
+    if (ha) this.addr = { ...this.addr, directorsExt: HA_DIRECTOR_EXT_ADDRS, directorsInt: HA_DIRECTOR_INT_ADDRS };
     this.namespaces = [
       this.ns.client,
-      this.ns.director,
+      ...directors,
       this.ns.lan,
       ...this.ns.servers,
     ];
@@ -629,7 +676,7 @@ export class Lab {
     } else if (existing.some((n) => n.startsWith(`${prefix}-`))) {
       throw new Error(`Cannot build the lab: prefix "${prefix}" is in use`);
     }
-    const lab = new Lab(prefix, servers);
+    const lab = new Lab(prefix, servers, opts.ha ?? false);
     live.add(lab);
     installSignals();
     try {
@@ -653,6 +700,7 @@ export class Lab {
     const { client, director, lan, servers } = this.ns;
     await this.#ip(null, this.namespaces.map((n) => `netns add ${n}`));
     fault("namespaces");
+    if (this.ha) return this.#buildHa(offloads, fault);
     await this.#ip(null, [
       `link add eth0 netns ${client} type veth peer name ext0 netns ${director}`,
       `link add int0 netns ${director} type veth peer name dir netns ${lan}`,
@@ -688,17 +736,123 @@ export class Lab {
         "link set dir up",
         ...this.serverNames.map((rs) => `link set ${rs} up`),
       ]),
-      ...servers.map((ns, i) =>
-        this.#ip(ns, [
-          "link set lo up",
-          `addr add ${REAL_SERVER_ADDRS[i]}/24 dev eth0`,
-          "link set eth0 up",
-          `route add default via ${DIRECTOR_INT_ADDR}`,
-        ])
-      ),
+      ...this.#serverAddresses(),
     ]);
     fault("addresses");
     if (!offloads) await this.setOffloads(false);
+  }
+
+  /** Every real server's address and default route (via the servers' gateway), one promise each. */
+  #serverAddresses(): Promise<void>[] {
+    return this.ns.servers.map((ns, i) =>
+      this.#ip(ns, [
+        "link set lo up",
+        `addr add ${REAL_SERVER_ADDRS[i]}/24 dev eth0`,
+        "link set eth0 up",
+        `route add default via ${DIRECTOR_INT_ADDR}`,
+      ])
+    );
+  }
+
+  /** The rest of {@link #build} for an HA lab (namespaces exist). */
+  async #buildHa(offloads: boolean, fault: (stage: LabOptions["failAfter"]) => void) {
+    const { client, directors, lan, servers } = this.ns;
+    await this.#ip(null, [
+      `link add eth0 netns ${client} type veth peer name xcli netns ${lan}`,
+      ...directors.flatMap((d, i) => {
+        const port = i === 0 ? "dir" : `dir${i + 1}`;
+        return [
+          `link add ext0 netns ${d} type veth peer name x${port} netns ${lan}`,
+          `link add int0 netns ${d} type veth peer name ${port} netns ${lan}`,
+        ];
+      }),
+      ...this.serverNames.map((rs, i) => `link add eth0 netns ${servers[i]} type veth peer name ${rs} netns ${lan}`),
+    ]);
+    fault("links");
+    const sysctl = which("sysctl") ?? "/usr/sbin/sysctl";
+    const ports = directors.map((_, i) => i === 0 ? "dir" : `dir${i + 1}`);
+    await Promise.all([
+      this.#ip(client, [
+        "link set lo up",
+        `addr add ${CLIENT_ADDR}/24 dev eth0`,
+        "link set eth0 up",
+        `route add default via ${DIRECTOR_EXT_ADDR}`,
+      ]),
+      ...directors.map((d, i) =>
+        this.#ip(d, [
+          "link set lo up",
+          `addr add ${HA_DIRECTOR_EXT_ADDRS[i]}/24 dev ext0`,
+          `addr add ${HA_DIRECTOR_INT_ADDRS[i]}/24 dev int0`,
+          "link set ext0 up",
+          "link set int0 up",
+        ]).then(() => this.exec(d, [sysctl, "-qw", "net.ipv4.ip_forward=0"], { check: true }))
+      ),
+      this.#ip(lan, [
+        "link set lo up",
+        "link add br0 type bridge stp_state 0 forward_delay 0",
+        "link add brx type bridge stp_state 0 forward_delay 0",
+        "link set xcli master brx",
+        ...ports.flatMap((p) => [`link set x${p} master brx`, `link set ${p} master br0`]),
+        ...this.serverNames.map((rs) => `link set ${rs} master br0`),
+        "link set br0 up",
+        "link set brx up",
+        "link set xcli up",
+        ...ports.flatMap((p) => [`link set x${p} up`, `link set ${p} up`]),
+        ...this.serverNames.map((rs) => `link set ${rs} up`),
+      ]),
+      ...this.#serverAddresses(),
+    ]);
+    fault("addresses");
+    if (!offloads) await this.setOffloads(false);
+  }
+
+  #gatewayHolder: number | null = null;
+
+  /**
+   * HA lab, tests without VRRP: puts the floating gateways
+   * ({@link DIRECTOR_EXT_ADDR} on ext0, {@link DIRECTOR_INT_ADDR} on int0)
+   * on director `i`'s kernel (null: on none), takes them off the other, and
+   * flushes the client's and servers' neighbour entries for them, so that
+   * the servers' replies go to director `i` from now on.
+   */
+  async holdGateway(i: number | null): Promise<void> {
+    if (!this.ha) throw new Error(`Cannot move the gateway: lab ${this.prefix} has one director`);
+    if (i !== null && !(i >= 0 && i < this.ns.directors.length)) {
+      throw new Error(`Cannot move the gateway: no director ${i} (0..${this.ns.directors.length - 1})`);
+    }
+    const was = this.#gatewayHolder;
+    if (was === i) return;
+    if (was !== null) {
+      await this.#ip(this.ns.directors[was], [
+        `addr del ${DIRECTOR_EXT_ADDR}/24 dev ext0`,
+        `addr del ${DIRECTOR_INT_ADDR}/24 dev int0`,
+      ]);
+    }
+    this.#gatewayHolder = null;
+    if (i !== null) {
+      await this.#ip(this.ns.directors[i], [
+        `addr add ${DIRECTOR_EXT_ADDR}/24 dev ext0`,
+        `addr add ${DIRECTOR_INT_ADDR}/24 dev int0`,
+      ]);
+      this.#gatewayHolder = i;
+    }
+    await Promise.all([
+      this.#run(null, IP, ["-n", this.ns.client, "neigh", "flush", "to", DIRECTOR_EXT_ADDR], {}),
+      ...this.ns.servers.map((ns) => this.#run(null, IP, ["-n", ns, "neigh", "flush", "to", DIRECTOR_INT_ADDR], {})),
+    ]);
+  }
+
+  /**
+   * HA lab: sets director `i`'s port on the client LAN (brx) up or down. A
+   * director whose port is down hears nothing from the client (e.g. a
+   * backup without VRRP, which would otherwise answer ARP for the VIP too).
+   */
+  async setClientLink(i: number, up: boolean): Promise<void> {
+    if (!this.ha) throw new Error(`Cannot change a client link: lab ${this.prefix} has one director`);
+    if (!(i >= 0 && i < this.ns.directors.length)) {
+      throw new Error(`Cannot change a client link: no director ${i} (0..${this.ns.directors.length - 1})`);
+    }
+    await this.#ip(this.ns.lan, [`link set x${i === 0 ? "dir" : `dir${i + 1}`} ${up ? "up" : "down"}`]);
   }
 
   #clientOnLan = false;
@@ -785,6 +939,20 @@ export class Lab {
 
   /** Every (namespace, interface) of the lab. */
   get interfaces(): readonly { ns: string; ifname: string }[] {
+    if (this.ha) {
+      const ports = this.ns.directors.map((_, i) => i === 0 ? "dir" : `dir${i + 1}`);
+      return [
+        { ns: this.ns.client, ifname: "eth0" },
+        { ns: this.ns.lan, ifname: "xcli" },
+        ...(this.#clientOnLan ? [{ ns: this.ns.client, ifname: "lan0" }, { ns: this.ns.lan, ifname: "cli" }] : []),
+        ...this.ns.directors.flatMap((ns) => [{ ns, ifname: "ext0" }, { ns, ifname: "int0" }]),
+        { ns: this.ns.lan, ifname: "br0" },
+        { ns: this.ns.lan, ifname: "brx" },
+        ...ports.flatMap((p) => [{ ns: this.ns.lan, ifname: p }, { ns: this.ns.lan, ifname: `x${p}` }]),
+        ...this.serverNames.map((rs) => ({ ns: this.ns.lan, ifname: rs })),
+        ...this.ns.servers.map((ns) => ({ ns, ifname: "eth0" })),
+      ];
+    }
     return [
       ...(this.#clientOnLan ? [{ ns: this.ns.client, ifname: "lan0" }, { ns: this.ns.lan, ifname: "cli" }] : []),
       { ns: this.ns.client, ifname: "eth0" },
@@ -1026,6 +1194,54 @@ export class Lab {
         `http_client ${args.join(" ")} printed no result (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
       );
     }
+  }
+
+  /**
+   * Starts `count` long downloads from the client (download_client.ts), all
+   * at once, each its own connection, and waits until every one has its
+   * response headers: they are then all mid-transfer. `done` resolves with
+   * the client's result when the last one ends (bounded by `timeoutMs`).
+   */
+  async startDownloads(opts: {
+    count: number;
+    /** Body bytes per download (default 1 MiB). */
+    bytes?: number;
+    /** Bytes per second per download (default 64 KiB/s). */
+    rate?: number;
+    host?: string;
+    /** Namespace to run the client in (default the client's). */
+    ns?: string;
+    timeoutMs?: number;
+  }): Promise<{ ports: number[]; done: Promise<DownloadResult> }> {
+    const timeoutMs = opts.timeoutMs ?? 120000;
+    const path = `/slow/${opts.bytes ?? 1048576}/${opts.rate ?? 65536}`;
+    const proc = this.spawn(opts.ns ?? this.ns.client, [
+      this.deno,
+      "run",
+      "--no-config",
+      "--cached-only",
+      "-A",
+      DOWNLOAD_CLIENT_PATH,
+      "--host",
+      opts.host ?? VIP,
+      "--path",
+      path,
+      "--count",
+      String(opts.count),
+      "--timeout-ms",
+      String(timeoutMs),
+    ]);
+    const started = await proc.waitFor(/^started \d+ ports ([\d,]+)$/m, Math.min(timeoutMs, 60000));
+    const ports = /^started \d+ ports ([\d,]+)$/m.exec(started)![1].split(",").map(Number);
+    const done = proc.output().then((r) => {
+      const line = r.stdout.trim().split("\n").pop() ?? "";
+      try {
+        return JSON.parse(line) as DownloadResult;
+      } catch {
+        throw new Error(`download_client printed no result (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+      }
+    });
+    return { ports, done };
   }
 
   /** Runs `fn` when the lab goes down, before the namespaces are removed. */

@@ -248,3 +248,33 @@ Deno.test("lab cli: an unknown --forward is refused with its name, before anythi
     throw new Error(`exit ${out.code}: ${err}`);
   }
 });
+
+Deno.test("Lab downloads: many paced downloads held mid-transfer, all complete with the pattern's sha256", async () => {
+  requireRoot();
+  const lab = await Lab.up();
+  try {
+    await lab.startRealServers();
+    // No director in this lab: download straight from rs1 (the client routes
+    // 10.20.0.0/24 nowhere, so run the client in rs2's namespace).
+    const t0 = performance.now();
+    const { ports, done } = await lab.startDownloads({
+      count: 20,
+      bytes: 256 * 1024,
+      rate: 128 * 1024,
+      host: REAL_SERVER_ADDRS[0],
+      ns: lab.ns.servers[1],
+    });
+    const startedMs = performance.now() - t0;
+    assertEquals(ports.length, 20);
+    assertEquals(new Set(ports).size, 20);
+    const r = await done;
+    assertEquals(r.ok, 20, JSON.stringify(r));
+    assertEquals(r.failed, 0);
+    assertEquals(r.bytes, 20 * 256 * 1024);
+    // Paced: 256 KiB at 128 KiB/s takes about 2 s, and all were mid-transfer when started.
+    assert(r.ms >= 1800, `downloads took ${r.ms} ms: not paced`);
+    assert(startedMs < r.ms, `started after ${startedMs} ms`);
+  } finally {
+    await lab.down();
+  }
+});

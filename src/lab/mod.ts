@@ -21,6 +21,7 @@ export {
   CLIENT_ADDR,
   DIRECTOR_EXT_ADDR,
   DIRECTOR_INT_ADDR,
+  DOWNLOAD_CLIENT_PATH,
   type ExecOptions,
   type ExecResult,
   HTTP_CLIENT_PATH,
@@ -40,4 +41,5 @@ export {
   VIP,
 } from "./lab.ts";
 export { httpClientArgs, type HttpClientOptions, type HttpClientResult } from "./http_client.ts";
+export type { DownloadResult } from "./download_client.ts";
 export { MAX_BODY, patternByte, patternBytes } from "./real_server.ts";

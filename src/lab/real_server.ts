@@ -8,6 +8,8 @@
  * - `GET /`        → `rs1\n` (text/plain)
  * - `GET /1m`      → 1 MiB of deterministic bytes: byte i = (i*7+3) & 0xff
  * - `GET /size/N`  → N bytes of the same sequence (N ≤ 64 MiB)
+ * - `GET /slow/N/R` → the same N bytes paced at R bytes/s (R ≥ 1024; a chunk
+ *                    every 50 ms): a long download that stays mid-transfer
  * - `POST /sha256` → the hex SHA-256 of the request body (an upload sink)
  * - `GET /whoami`  → JSON `{name, remote, host}`: the address:port the server
  *                    saw the connection come from (proves NAT keeps caddr)
@@ -52,6 +54,33 @@ function patternStream(n: number): ReadableStream<Uint8Array> {
       const k = Math.min(left, CHUNK.length);
       c.enqueue(CHUNK.slice(0, k));
       left -= k;
+    },
+  });
+}
+
+/** The pattern's first `n` bytes, `rate` bytes per second in 50 ms chunks. */
+function pacedStream(n: number, rate: number): ReadableStream<Uint8Array> {
+  const chunk = Math.max(1, Math.round(rate / 20));
+  let sent = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (sent >= n) return c.close();
+      if (sent > 0) await new Promise((r) => timer = setTimeout(r, 50));
+      const k = Math.min(chunk, n - sent);
+      // The pattern has period 256: each copy starts at its byte's phase.
+      const bytes = new Uint8Array(k);
+      for (let i = 0; i < k;) {
+        const phase = (sent + i) % 256;
+        const len = Math.min(CHUNK.length - phase, k - i);
+        bytes.set(CHUNK.subarray(phase, phase + len), i);
+        i += len;
+      }
+      c.enqueue(bytes);
+      sent += k;
+    },
+    cancel() {
+      clearTimeout(timer);
     },
   });
 }
@@ -104,6 +133,17 @@ export async function serveRealServer(
         name,
         remote: `${r.hostname}:${r.port}`,
         host: req.headers.get("host") ?? "",
+      });
+    }
+    const slow = /^\/slow\/(\d+)\/(\d+)$/.exec(path);
+    if (slow) {
+      const n = Number(slow[1]);
+      const rate = Number(slow[2]);
+      if (n > MAX_BODY || rate < 1024) {
+        return new Response(`size must be at most ${MAX_BODY} and rate at least 1024\n`, { status: 400 });
+      }
+      return new Response(pacedStream(n, rate), {
+        headers: { "content-type": "application/octet-stream", "content-length": String(n) },
       });
     }
     const m = /^\/size\/(\d+)$/.exec(path);

@@ -448,6 +448,7 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
       case "tun-info":
       case "tun-nocsum":
       case "save-thresholds":
+      case "health":
         break;
       default:
         // A command after the first option, -h, -v: ipvsadm's loop has no case for them.
@@ -534,6 +535,12 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
         ((has("timeout") || has("daemon")) && has("persistent-conn"))
       ) fail("options conflicts in the list command");
       if (has("tun-info")) fail("--tun-info is not supported by lvsadm yet (-S shows the tunnel options)");
+      // lvsd's --health adds a column to the plain listing only.
+      if (
+        has("health") &&
+        (has("connection") || has("timeout") || has("daemon") || has("stats") || has("rate") ||
+          has("thresholds") || has("persistent-conn"))
+      ) fail("options conflicts in the list command");
       const what: ListWhat = has("connection")
         ? "connections"
         : service !== null
@@ -551,6 +558,7 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
         thresholds: has("thresholds"),
         persistentConn: has("persistent-conn"),
         sort: !has("nosort"),
+        ...(has("health") ? { health: true } : {}),
       };
       return { command: { kind: "list", what, service, options }, client, warnings };
     }

@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { ConnectionPage, ConnectionView, ServiceView, StatusView } from "../api/model.ts";
+import type { ConnectionPage, ConnectionView, HealthView, ServiceView, StatusView } from "../api/model.ts";
 import type * as format from "./format/mod.ts";
 import type { Command } from "./args.ts";
 import { serviceKeyOf } from "./address.ts";
@@ -28,7 +28,14 @@ import { parseIpv4 } from "../config/members.ts";
 /** The output formatter (format/mod.ts; injected in tests). */
 export type Formatter = Pick<
   typeof format,
-  "NUMERIC" | "resolveNames" | "formatList" | "formatService" | "formatConnections" | "formatTimeouts" | "formatSave"
+  | "NUMERIC"
+  | "resolveNames"
+  | "formatList"
+  | "formatService"
+  | "formatConnections"
+  | "formatTimeouts"
+  | "formatSave"
+  | "healthColumn"
 >;
 
 /** What a command runs with. */
@@ -101,6 +108,12 @@ async function allConnections(api: RunContext["api"]): Promise<ConnectionView[]>
   }
 }
 
+/** The health column of a listing with --health (GET /v1/health), else undefined. */
+async function healthOf(ctx: RunContext, o: format.ListOptions): Promise<format.HealthColumn | undefined> {
+  if (!o.health) return undefined;
+  return ctx.fmt.healthColumn(await ctx.api.request<HealthView>({ method: "GET", path: "/v1/health" }) ?? undefined);
+}
+
 /**
  * Runs `cmd` (any kind but help, version and restore). Throws the
  * client's LvsdError when the API refuses or cannot be reached.
@@ -136,15 +149,16 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
           throw asIpvsadmError("list", e);
         });
         const names = await servicesWanted(one ? [one] : []).names(fmt, o.numeric);
-        if (one) ctx.stdout(fmt.formatService(one, o, names));
+        if (one) ctx.stdout(fmt.formatService(one, o, names, await healthOf(ctx, o)));
         return;
       }
-      const [status, services] = await Promise.all([
+      const [status, services, health] = await Promise.all([
         api.request<StatusView>({ method: "GET", path: "/v1/status" }),
         api.request<ServiceView[]>({ method: "GET", path: "/v1/services" }),
+        healthOf(ctx, o),
       ]);
       const names = await servicesWanted(services ?? []).names(fmt, o.numeric);
-      ctx.stdout(fmt.formatList(status as StatusView, services ?? [], o, names));
+      ctx.stdout(fmt.formatList(status as StatusView, services ?? [], o, names, health));
       return;
     }
     case "save": {

@@ -6,7 +6,8 @@
  * tunnel options of ipvsadm 1.30 (lvs-devel, "ipvsadm: allow tunneling with
  * gue encapsulation", <20190526150106.18622-3-hengqing.hu@gmail.com>), and
  * lvsd's own: --mh-table-size (the mh lookup table, a kernel build option
- * in IPVS), --save-thresholds (-S writes -x/-y), and the client options
+ * in IPVS), --save-thresholds (-S writes -x/-y), --health (-L adds a column
+ * with each dest's health check state), and the client options
  * --server, --token-file, --cacert (how to reach the daemon; legal with any
  * command, so they are not in the compatibility table).
  *
@@ -79,6 +80,7 @@ export const OPTION_TABLE: readonly OptionDef[] = [
   { long: "tun-remcsum", kind: "none" },
   { long: "mh-table-size", kind: "string" },
   { long: "save-thresholds", kind: "none" },
+  { long: "health", kind: "none" },
   { long: "server", kind: "string" },
   { long: "token-file", kind: "string" },
   { long: "cacert", kind: "string" },
@@ -147,6 +149,7 @@ export const CHECKED_OPTIONS = [
   "tun-remcsum",
   "mh-table-size",
   "save-thresholds",
+  "health",
 ] as const;
 export type CheckedOption = (typeof CHECKED_OPTIONS)[number];
 
@@ -154,28 +157,28 @@ export type CheckedOption = (typeof CHECKED_OPTIONS)[number];
  * ipvsadm.c commands_v_options (with 1.30's tunnel columns), one string per
  * command, one character per option of {@link CHECKED_OPTIONS}:
  * "+" compulsory, "x" illegal, "1" at most one of the "1" options, "."
- * optional (ipvsadm writes a space). The last two columns are lvsd's:
- * --mh-table-size goes with -A/-E, --save-thresholds with -S.
+ * optional (ipvsadm writes a space). The last three columns are lvsd's:
+ * --mh-table-size goes with -A/-E, --save-thresholds with -S, --health with -L.
  *
  * ```
- *             n c svc s p M r fwd w x y mc tot dmn st rt thr pc srt sid ex ops pe b grp port ttl size tinf type tprt nocs csum remc | mh sthr
+ *             n c svc s p M r fwd w x y mc tot dmn st rt thr pc srt sid ex ops pe b grp port ttl size tinf type tprt nocs csum remc | mh sthr hl
  * ```
  */
 export const COMMANDS_V_OPTIONS: Readonly<Record<CommandName, string>> = {
-  "add-service": "xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx.x",
-  "edit-service": "xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx.x",
-  "delete-service": "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  "flush": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  "list": ".11xxxxxxxxx11.......xxxxxxx.xxxxxxx",
-  "add-server": "xx+xxx+....xxxxxxxxxxxxxxxxxx.....xx",
-  "delete-server": "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  "edit-server": "xx+xxx+....xxxxxxxxxxxxxxxxxx.....xx",
-  "set": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  "start-daemon": "xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxx",
-  "stop-daemon": "xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxx",
-  "restore": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  "save": ".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.",
-  "zero": "xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  "add-service": "xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx.xx",
+  "edit-service": "xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx.xx",
+  "delete-service": "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  "flush": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  "list": ".11xxxxxxxxx11.......xxxxxxx.xxxxxxx.",
+  "add-server": "xx+xxx+....xxxxxxxxxxxxxxxxxx.....xxx",
+  "delete-server": "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  "edit-server": "xx+xxx+....xxxxxxxxxxxxxxxxxx.....xxx",
+  "set": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  "start-daemon": "xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxxx",
+  "stop-daemon": "xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxx",
+  "restore": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  "save": ".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.x",
+  "zero": "xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 };
 
 /**

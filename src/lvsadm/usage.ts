@@ -83,6 +83,8 @@ Options:
   --sort                        sort (the default; accepted for compatibility)
   --numeric      -n             addresses and ports as numbers
   --save-thresholds             -S also writes -x and -y (lvsd only; ipvsadm -S drops them)
+  --health                      -L adds each dest's health check state: up, down, - (not
+                                checked), sorry (the sorry server); lvsd only
 
 Reaching lvsd (anywhere on the line):
   --server URL        lvsd's admin API (default $LVSADM_SERVER, else http://127.0.0.1:9470)

@@ -77,6 +77,23 @@ Deno.test({
           health.services[0].dests.map((x: { key: string; state: string }) => `${x.key} ${x.state}`),
           ["10.20.0.11:80 down", "10.20.0.12:80 up"],
         );
+        // lvsadm -L -n --health shows the same, in ipvsadm's layout plus one column.
+        const adm = await d.lab.exec(d.lab.ns.director, [
+          d.lab.deno,
+          "run",
+          "-A",
+          "--cached-only",
+          new URL("../../src/main.ts", import.meta.url).pathname,
+          "adm",
+          "-L",
+          "-n",
+          "--health",
+        ], { env: { LVSADM_TOKEN_FILE: d.tokenFile } });
+        strictEqual(adm.code, 0, adm.stderr);
+        const lines = adm.stdout.split("\n");
+        ok(lines[2].endsWith("InActConn Health"), adm.stdout);
+        ok(lines[3].endsWith(" quorum down"), adm.stdout);
+        ok(/^ {2}-> 10\.20\.0\.13:80 .* sorry$/.test(lines[4]), adm.stdout);
         const metrics = await get("/metrics");
         ok(metrics.includes(`lvsd_service_quorum_up{service="tcp:${VIP}:80"} 0\n`), metrics);
         ok(

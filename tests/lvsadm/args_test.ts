@@ -77,6 +77,10 @@ const REFUSED: [string[], number, string, string][] = [
   // process_options, CMD_LIST.
   [["-L", "-c", "--stats"], 2, "options conflicts in the list command", "process_options"],
   [["-L", "--timeout", "--persistent-conn"], 2, "options conflicts in the list command", "process_options"],
+  // lvsd's --health goes with the plain listing only.
+  [["-L", "--health", "--stats"], 2, "options conflicts in the list command", "lvsd --health"],
+  [["-L", "-c", "--health"], 2, "options conflicts in the list command", "lvsd --health"],
+  [["-S", "--health"], 2, "Illegal 'health' option with the 'save' command", "lvsd column"],
   // process_options, CMD_ADD/CMD_EDIT.
   [["-A", "-t", "10.0.0.1"], 2, "Zero port specified for non-persistent service", "process_options"],
   [["-E", "-t", "10.0.0.1:0"], 2, "Zero port specified for non-persistent service", "process_options"],
@@ -279,6 +283,12 @@ Deno.test("args: no argument lists the table (ipvsadm.c main: argc == 1)", async
   const c = await parseOk(["--server", "http://127.0.0.1:1"]);
   strictEqual(c.command.kind, "list");
   strictEqual(c.client.server, "http://127.0.0.1:1");
+});
+
+Deno.test("args: -L -n --health asks for the health column (lvsd only)", async () => {
+  const r = await parseOk(["-L", "-n", "--health"]);
+  strictEqual(r.command.kind, "list");
+  if (r.command.kind === "list") strictEqual(r.command.options.health, true);
 });
 
 Deno.test("args: -A fills ipvsadm's defaults (wlc, not persistent, no flags)", async () => {

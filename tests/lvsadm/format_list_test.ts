@@ -6,7 +6,7 @@
  * fwd_tun_info), worked out with an independent printf.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { formatList, formatService, type ListOptions, NUMERIC } from "../../src/lvsadm/format/mod.ts";
+import { formatList, formatService, healthColumn, type ListOptions, NUMERIC } from "../../src/lvsadm/format/mod.ts";
 import { dest, PLAIN, service, status, trimmed } from "./fixtures.ts";
 
 const PLAIN_TITLE = "Prot LocalAddress:Port Scheduler Flags\n" +
@@ -316,5 +316,47 @@ Deno.test("a view that is not as the API contract says is an error naming the se
         NUMERIC,
       ),
     /service tcp:10\.0\.0\.1:80: "stats" must be an object with numbers conns, inpkts, outpkts, inbytes, outbytes/,
+  );
+});
+
+Deno.test("-Ln --health (lvsd): a Health column after ipvsadm's padded InActConn; sorry server; quorum down", () => {
+  const svc = service("tcp", "10.10.0.100", 80, [
+    dest("10.20.0.11", 80, { weight: 1 }),
+    dest("10.20.0.12", 80, { weight: 0 }),
+    dest("10.20.0.99", 80, { weight: 1 }),
+  ], { scheduler: "rr" });
+  const udp = service("udp", "10.10.0.100", 53, [dest("10.20.0.11", 53)], { scheduler: "rr" });
+  const health = healthColumn({
+    services: [{
+      key: "tcp:10.10.0.100:80",
+      quorum_up: false,
+      dests: [
+        { key: "10.20.0.11:80", state: "up", weight: null, up_for_s: null },
+        { key: "10.20.0.12:80", state: "down", weight: null, up_for_s: null },
+      ],
+    }],
+  });
+  const out = formatList(status(), [svc, udp], { ...PLAIN, numeric: true, health: true }, NUMERIC, health);
+  strictEqual(
+    out,
+    "IP Virtual Server version 1.2.1 (size=4096)\n" +
+      "Prot LocalAddress:Port Scheduler Flags\n" +
+      "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn Health\n" +
+      "TCP  10.10.0.100:80 rr quorum down\n" +
+      "  -> 10.20.0.11:80                Masq    1      0          0          up\n" +
+      "  -> 10.20.0.12:80                Masq    0      0          0          down\n" +
+      "  -> 10.20.0.99:80                Masq    1      0          0          sorry\n" +
+      "UDP  10.10.0.100:53 rr\n" +
+      "  -> 10.20.0.11:53                Masq    1      0          0          -\n",
+  );
+  // Without the flag the same call is ipvsadm's layout, byte for byte.
+  strictEqual(
+    formatList(status(), [svc], { ...PLAIN, numeric: true }, NUMERIC, health).split("\n").slice(2, 4).join("\n"),
+    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  10.10.0.100:80 rr",
+  );
+  // No health layer at all: every dest "-", no quorum note.
+  strictEqual(
+    formatService(svc, { ...PLAIN, numeric: true, health: true }, NUMERIC).split("\n")[2],
+    "TCP  10.10.0.100:80 rr",
   );
 });

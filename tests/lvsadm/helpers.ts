@@ -57,6 +57,10 @@ export function recordingFormatter(calls: FmtCall[]): Formatter {
       calls.push({ fn: "formatSave", args: [services, opts, names] });
       return "SAVE\n";
     },
+    healthColumn: (view) => {
+      calls.push({ fn: "healthColumn", args: [view] });
+      return { dest: () => "up", quorumDown: () => false };
+    },
   };
 }
 

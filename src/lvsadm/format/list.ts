@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ServiceView, StatusView } from "../../api/model.ts";
+import type { HealthView, ServiceView, StatusView } from "../../api/model.ts";
 import { schedFlagsText } from "./flags.ts";
 import { addrPort, type Names, NUMERIC } from "./names.ts";
 import { largenum, u64 } from "./number.ts";
@@ -35,7 +35,40 @@ export interface ListOptions {
   sort: boolean;
   /** --tun-info (ipvsadm 1.30+): each dest's tunnel type, port and checksum mode. */
   tunInfo?: boolean;
+  /**
+   * --health (lvsd only): a last column with each dest's health check state,
+   * and "quorum down" after a service that lost its quorum. Off, the layout
+   * is ipvsadm's byte for byte.
+   */
+  health?: boolean;
 }
+
+/**
+ * What the health column says, by service key and dest key (from
+ * `GET /v1/health`): "up", "down", "-" (not checked); a dest of the running
+ * table that the checks do not know is the sorry server ("sorry").
+ */
+export interface HealthColumn {
+  dest(serviceKey: string, destKey: string): string;
+  quorumDown(serviceKey: string): boolean;
+}
+
+/** The health column from `GET /v1/health` (undefined or empty: no health layer, every dest "-"). */
+export function healthColumn(view: HealthView | undefined): HealthColumn {
+  const services = new Map((view?.services ?? []).map((s) => [s.key, s]));
+  return {
+    dest(serviceKey, destKey) {
+      const s = services.get(serviceKey);
+      if (!s) return "-";
+      const d = s.dests.find((x) => x.key === destKey);
+      if (!d) return "sorry";
+      return d.state === "unchecked" ? "-" : d.state;
+    },
+    quorumDown: (serviceKey) => services.get(serviceKey)?.quorum_up === false,
+  };
+}
+
+const NO_HEALTH = healthColumn(undefined);
 
 /** `ipvsadm -L` with no list option: names resolved, the plain columns, sorted (sorting is ipvsadm 1.3x's default). */
 export const PLAIN_LIST: Readonly<ListOptions> = Object.freeze({
@@ -92,12 +125,13 @@ export function title(opts: ListOptions): string {
       left("InActConn", 10)
     }\n${under}`;
   }
+  const health = opts.health ? " Health" : "";
   if (opts.tunInfo) {
     return "Prot LocalAddress:Port Scheduler Flags\n" +
-      "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n";
+      `  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn${health}\n`;
   }
   return "Prot LocalAddress:Port Scheduler Flags\n" +
-    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
+    `  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn${health}\n`;
 }
 
 /**
@@ -130,12 +164,13 @@ function largenums(values: Record<string, number | bigint>, keys: readonly strin
 const STATS = ["conns", "inpkts", "outpkts", "inbytes", "outbytes"] as const;
 const RATES = ["cps", "inpps", "outpps", "inbps", "outbps"] as const;
 
-function serviceLine(s: ServiceRow, opts: ListOptions, names: Names): string {
+function serviceLine(s: ServiceRow, opts: ListOptions, names: Names, health: HealthColumn): string {
   const name = serviceName(s, names);
   const what = `service ${s.key}`;
   if (opts.stats) return left(name, 33) + largenums({ ...s.stats }, STATS, opts.exact, `${what} stats`) + "\n";
   if (opts.rate) return left(name, 33) + largenums({ ...s.rates }, RATES, opts.exact, `${what} rates`) + "\n";
-  return name + schedulerPart(s) + "\n";
+  const quorum = opts.health && health.quorumDown(s.key) ? " quorum down" : "";
+  return name + schedulerPart(s) + quorum + "\n";
 }
 
 /** fwd_tun_info (1.30+): "ipip", "gue:PORT:-c", "gre:-c"; "n/a" when not a tunnel. lvsd sends no checksums (-c). */
@@ -146,7 +181,7 @@ function tunInfo(d: DestRow): string {
   return "ipip";
 }
 
-function destLine(s: ServiceRow, d: DestRow, opts: ListOptions, names: Names): string {
+function destLine(s: ServiceRow, d: DestRow, opts: ListOptions, names: Names, health: HealthColumn): string {
   const name = `  -> ${left(cut(addrPort(d.address, d.port, s.proto, names), 28), 28)}`;
   const what = `service ${s.key} dest ${d.address}:${d.port}`;
   if (opts.stats) return name + largenums({ ...d.stats }, STATS, opts.exact, `${what} stats`) + "\n";
@@ -165,17 +200,20 @@ function destLine(s: ServiceRow, d: DestRow, opts: ListOptions, names: Names): s
     return `${name} ${left(d.weight, 9)} ${left(d.persistent, 11)} ${left(d.active, 10)} ${left(d.inactive, 10)}\n`;
   }
   const fwd = left(FORWARD_NAMES[d.forward], 7);
+  // ipvsadm's last column is padded ("%-10d"): the health word follows the padding.
+  const state = opts.health ? ` ${health.dest(s.key, `${d.address}:${d.port}`)}` : "";
   if (opts.tunInfo) {
     return `${name} ${fwd} ${left(tunInfo(d), 13)} ${left(d.weight, 6)} ${left(d.active, 10)} ${
       left(d.inactive, 10)
-    }\n`;
+    }${state}\n`;
   }
-  return `${name} ${fwd} ${left(d.weight, 6)} ${left(d.active, 10)} ${left(d.inactive, 10)}\n`;
+  return `${name} ${fwd} ${left(d.weight, 6)} ${left(d.active, 10)} ${left(d.inactive, 10)}${state}\n`;
 }
 
 /** print_service_entry: the service line, then its dests. */
-function serviceEntry(s: ServiceRow, opts: ListOptions, names: Names): string {
-  return serviceLine(s, opts, names) + destOrder(s, opts.sort).map((d) => destLine(s, d, opts, names)).join("");
+function serviceEntry(s: ServiceRow, opts: ListOptions, names: Names, health: HealthColumn): string {
+  return serviceLine(s, opts, names, health) +
+    destOrder(s, opts.sort).map((d) => destLine(s, d, opts, names, health)).join("");
 }
 
 /**
@@ -187,14 +225,20 @@ export function formatList(
   services: ServiceView[],
   opts: ListOptions,
   names: Names,
+  health: HealthColumn = NO_HEALTH,
 ): string {
   const n = opts.numeric ? NUMERIC : names;
   const rows = serviceOrder(services.map(readService), opts.sort);
   return `IP Virtual Server version ${status.ipvs_version} (size=${status.conn_table_size})\n` + title(opts) +
-    rows.map((s) => serviceEntry(s, opts, n)).join("");
+    rows.map((s) => serviceEntry(s, opts, n, health)).join("");
 }
 
 /** `ipvsadm -L -t|-u service [options]` (list_service): the column titles and that service, no version line. */
-export function formatService(service: ServiceView, opts: ListOptions, names: Names): string {
-  return title(opts) + serviceEntry(readService(service), opts, opts.numeric ? NUMERIC : names);
+export function formatService(
+  service: ServiceView,
+  opts: ListOptions,
+  names: Names,
+  health: HealthColumn = NO_HEALTH,
+): string {
+  return title(opts) + serviceEntry(readService(service), opts, opts.numeric ? NUMERIC : names, health);
 }

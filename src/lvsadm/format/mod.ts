@@ -16,7 +16,7 @@
 import type { ConnectionView, ServiceView } from "../../api/model.ts";
 import { parseIpv4 } from "../../config/members.ts";
 
-export { formatList, formatService, type ListOptions, PLAIN_LIST } from "./list.ts";
+export { formatList, formatService, type HealthColumn, healthColumn, type ListOptions, PLAIN_LIST } from "./list.ts";
 export { expireText, formatConnections } from "./conns.ts";
 export { formatSave } from "./save.ts";
 export { formatTimeouts } from "./timeouts.ts";
