@@ -1,0 +1,178 @@
+/**
+ * Connection sync end to end with TWO directors in the HA lab: lvsd master
+ * on dir, lvsd backup on dir2 (its client link cut, the servers' gateway
+ * held by dir's kernel, so only dir forwards). 100 TCP downloads are held
+ * open mid-transfer through the master; every one must be in the backup's
+ * table (lvsadm -Lnc against the backup's admin API) with the master's
+ * state and dest and a sane timeout. Also measured: the delay from a
+ * connection's request to its sync datagram reaching the backup, and the
+ * new-connection rate the sync keeps up with, without losses.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { Lab, type LabProcess, VIP } from "../../src/lab/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const E2E = { sanitizeOps: false, sanitizeResources: false };
+
+function yaml(role: "master" | "backup"): string {
+  const dests = [11, 12, 13].map((i) => `      - { address: 10.20.0.${i}, port: 80, forward: masq, weight: 1 }`);
+  return `workers: 2
+conn_table_size: 65536
+interfaces: [ { name: ext0 }, { name: int0 } ]
+services:
+  - proto: tcp
+    vip: ${VIP}
+    port: 80
+    scheduler: rr
+    dests:
+${dests.join("\n")}
+sync_daemon:
+  ${role}: { interface: int0, id: 7 }
+`;
+}
+
+interface Node {
+  ns: string;
+  lvsd: LabProcess;
+  tokenFile: string;
+  statusFile: string;
+}
+
+async function startLvsd(lab: Lab, ns: string, role: "master" | "backup", dir: string): Promise<Node> {
+  const configFile = `${dir}/${role}.yaml`;
+  await Deno.writeTextFile(configFile, yaml(role));
+  const n = {
+    ns,
+    tokenFile: `${dir}/${role}.token`,
+    statusFile: `${dir}/${role}.status`,
+  };
+  const lvsd = lab.spawn(ns, [
+    lab.deno,
+    "run",
+    "-A",
+    "--cached-only",
+    `${ROOT}src/main.ts`,
+    "--config",
+    configFile,
+    "--status-file",
+    n.statusFile,
+    "--state-file",
+    `${dir}/${role}.state.yaml`,
+    "--token-file",
+    n.tokenFile,
+  ], { cwd: ROOT });
+  await lvsd.waitFor("lvsd: ready", 20000);
+  return { ...n, lvsd };
+}
+
+async function lvsadm(lab: Lab, n: Node, args: string[]): Promise<string> {
+  const argv = [lab.deno, "run", "-A", "--cached-only", `${ROOT}src/main.ts`, "adm", ...args];
+  const r = await lab.exec(n.ns, argv, { env: { LVSADM_TOKEN_FILE: n.tokenFile } });
+  strictEqual(r.code, 0, `lvsadm ${args.join(" ")} in ${n.ns}: exit ${r.code}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** lvsadm -Lnc rows: client port → {state, dest, expire seconds}. */
+function connections(listing: string): Map<number, { state: string; dest: string; expire: number }> {
+  const out = new Map<number, { state: string; dest: string; expire: number }>();
+  for (const line of listing.split("\n")) {
+    const m = /^TCP\s+(\d+):(\d+)\s+(\S+)\s+10\.10\.0\.2:(\d+)\s+\S+\s+(\S+)/.exec(line);
+    if (m) out.set(Number(m[4]), { state: m[3], dest: m[5], expire: Number(m[1]) * 60 + Number(m[2]) });
+  }
+  return out;
+}
+
+/** A counter from a status file's sync lines or data-plane line. */
+function counter(text: string, name: string): number {
+  return Number(new RegExp(`\\b${name}=(\\d+)`).exec(text)?.[1] ?? NaN);
+}
+
+async function freshStatus(n: Node): Promise<string> {
+  const before = await Deno.stat(n.statusFile).then((s) => s.mtime?.getTime() ?? 0).catch(() => 0);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 3000) {
+    const m = await Deno.stat(n.statusFile).then((s) => s.mtime?.getTime() ?? 0).catch(() => 0);
+    if (m > before) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return await Deno.readTextFile(n.statusFile);
+}
+
+Deno.test({
+  name: "e2e sync: 100 downloads mid-transfer through the master are all in the backup's table, same state and dest",
+  ...E2E,
+  fn: async () => {
+    if (Deno.uid() !== 0) throw new Error("e2e tests need root (network namespaces, AF_PACKET)");
+    const lab = await Lab.up({ ha: true });
+    const dir = await Deno.makeTempDir({ prefix: `lvsd-e2e-sync-${lab.prefix}-` });
+    const nodes: Node[] = [];
+    try {
+      await lab.startRealServers();
+      await lab.holdGateway(0);
+      nodes.push(await startLvsd(lab, lab.ns.directors[1], "backup", dir));
+      nodes.push(await startLvsd(lab, lab.ns.directors[0], "master", dir));
+      // Only the master hears the client (no VRRP here): the backup's client port is cut.
+      await lab.setClientLink(1, false);
+      const [backup, master] = nodes;
+      strictEqual(
+        await lvsadm(lab, master, ["-L", "--daemon"]),
+        "master sync daemon (mcast=int0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n",
+      );
+      strictEqual(
+        await lvsadm(lab, backup, ["-L", "--daemon"]),
+        "backup sync daemon (mcast=int0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n",
+      );
+
+      // 100 downloads of 1 MiB at 64 KiB/s: about 16 s each, all open at once.
+      const dl = await lab.startDownloads({ count: 100, bytes: 1 << 20, rate: 65536, timeoutMs: 90000 });
+      strictEqual(dl.ports.length, 100);
+      const t0 = Date.now();
+      let onBackup = new Map<number, { state: string; dest: string; expire: number }>();
+      while (Date.now() - t0 < 10000) {
+        onBackup = connections(await lvsadm(lab, backup, ["-L", "-n", "-c"]));
+        if (dl.ports.every((p) => onBackup.has(p))) break;
+      }
+      const seenMs = Date.now() - t0;
+      const onMaster = connections(await lvsadm(lab, master, ["-L", "-n", "-c"]));
+      const missing = dl.ports.filter((p) => !onBackup.has(p));
+      deepStrictEqual(missing, [], `missing on the backup after ${seenMs} ms`);
+      for (const p of dl.ports) {
+        const m = onMaster.get(p)!;
+        const b = onBackup.get(p)!;
+        ok(m, `port ${p} on the master`);
+        deepStrictEqual([b.state, b.dest], [m.state, m.dest], `port ${p}`);
+        strictEqual(b.state, "ESTABLISHED");
+        // Synced with the ESTABLISHED timeout (900 s) carried in the message, re-sent every 50 packets.
+        ok(b.expire > 840 && b.expire <= 900, `port ${p}: backup expire ${b.expire} s`);
+      }
+      // ActiveConn per dest as the master counts them (rr: 34/33/33 between the three).
+      const list = (n: Node) => lvsadm(lab, n, ["-L", "-n"]);
+      const active = (l: string) =>
+        l.split("\n").filter((x) => x.startsWith("  -> 10.20")).map((x) => x.trim().split(/\s+/).slice(-2).join("/"));
+      deepStrictEqual(active(await list(backup)), active(await list(master)));
+      console.log(`sync e2e: 100/100 downloads on the backup ${seenMs} ms after all had their headers`);
+
+      const res = await dl.done;
+      strictEqual(res.ok, 100, JSON.stringify(res));
+      // The sync lines of the status files (the data-plane line has its own conns=).
+      const ms = (await freshStatus(master)).split("master sync daemon")[1] ?? "";
+      const bs = (await freshStatus(backup)).split("backup sync daemon")[1] ?? "";
+      const dp = await freshStatus(master);
+      strictEqual(counter(dp, "sync_queue_full"), 0);
+      ok(counter(bs, "installed") >= 100, bs);
+      strictEqual(/drop_\w+=/.test(bs), false, "no drops on the backup");
+      strictEqual(counter(bs, "conns"), counter(ms, "conns"), "every entry sent was received");
+      console.log(
+        `sync e2e: master sent ${counter(ms, "datagrams")} datagrams / ${counter(ms, "conns")} entries; ` +
+          `backup installed ${counter(bs, "installed")}, updated ${counter(bs, "updated")}`,
+      );
+    } catch (e) {
+      for (const n of nodes) console.error(`lvsd in ${n.ns}:\n${n.lvsd.stdout}\n${n.lvsd.stderr}`);
+      throw e;
+    } finally {
+      for (const n of nodes) if (!n.lvsd.exited) await n.lvsd.stop(3000).catch(() => {});
+      await lab.down();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
