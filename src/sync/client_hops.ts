@@ -31,6 +31,8 @@ export interface HopAnswer {
 
 /** How long the cached tables are used before they are read again. */
 const REFRESH_MS = 1000;
+/** How long after a failed resolution a next hop is asked for again (a cut link, a client gone). */
+const RETRY_MS = 10_000;
 
 /** Resolves client next hops from cached kernel tables. */
 export class ClientHops {
@@ -39,6 +41,8 @@ export class ClientHops {
   #neigh = new Map<string, Uint8Array>();
   #readAt = -Infinity;
   #asking = new Set<string>();
+  /** When a hop was last asked for in vain: asked again only after RETRY_MS (each ask polls `ip` for 3 s). */
+  #failedAt = new Map<string, number>();
   #log: (line: string) => void;
   /** Next hops resolved since the last takeResolved(), keyed "dev|hop". */
   #resolved = new Map<string, ClientHop>();
@@ -92,12 +96,15 @@ export class ClientHops {
   /** Makes the kernel resolve a next hop (once at a time per hop); found ones come out of takeResolved(). */
   #ask(dev: string, hop: string): void {
     const key = `${dev}|${hop}`;
-    if (this.#asking.has(key)) return;
+    if (this.#asking.has(key) || performance.now() - (this.#failedAt.get(key) ?? -Infinity) < RETRY_MS) return;
     this.#asking.add(key);
     resolveNeighbour(hop, dev, 3000).then((mac) => {
       if (mac) {
+        this.#failedAt.delete(key);
         this.#neigh.set(key, mac);
         this.#resolved.set(key, this.#hopOf(key, mac));
+      } else {
+        this.#failedAt.set(key, performance.now());
       }
     }).catch((e) => this.#log(`lvsd: sync: cannot resolve client next hop ${hop} on "${dev}": ${e.message}`))
       .finally(() => this.#asking.delete(key));

@@ -26,6 +26,8 @@ export type { SyncDaemonConfig, SyncRole } from "./config.ts";
 
 /** How long a partial datagram may wait (the kernel waits up to 2 s; lvsd 100 ms). */
 export const MAX_SEND_DELAY_MS = 100;
+/** The backup socket's receive buffer asked for (bytes). */
+const RECV_BUFFER = 4 << 20;
 /** How often the master looks at the rings for a full datagram's worth. */
 const POLL_MS = 10;
 
@@ -247,6 +249,9 @@ export class SyncBackup {
     const sock = await openSocket(cfg, true, addr);
     try {
       if (!cfg.peer) sock.addMembership(cfg.group, addr);
+      // Room for a burst while the loop is busy (the kernel sizes its
+      // sync sockets by sync_sock_size); capped by net.core.rmem_max.
+      sock.setRecvBufferSize(RECV_BUFFER);
     } catch (e) {
       sock.close();
       throw e;

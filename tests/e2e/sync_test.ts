@@ -194,6 +194,26 @@ Deno.test({
   ...E2E,
   fn: () =>
     withSyncPair(async (lab, master, backup) => {
+      // lvsadm against the real daemon: a second daemon role at run time
+      // (both may run, as the kernel's), a refused second start, a stop.
+      const adm = async (n: Node, args: string[]) =>
+        await lab.exec(n.ns, [lab.deno, "run", "-A", "--cached-only", `${ROOT}src/main.ts`, "adm", ...args], {
+          env: { LVSADM_TOKEN_FILE: n.tokenFile },
+        });
+      await lvsadm(lab, master, ["--start-daemon", "backup", "--mcast-interface", "int0", "--syncid", "8"]);
+      strictEqual(
+        await lvsadm(lab, master, ["-L", "--daemon"]),
+        "master sync daemon (mcast=int0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n" +
+          "backup sync daemon (mcast=int0, syncid=8, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n",
+      );
+      const again = await adm(master, ["--start-daemon", "backup", "--mcast-interface", "int0"]);
+      deepStrictEqual([again.code, again.stderr], [255, "Daemon has already run\n"]);
+      const noDev = await adm(master, ["--start-daemon", "backup", "--mcast-interface", "nosuch0"]);
+      strictEqual(noDev.code, 255, noDev.stderr);
+      await lvsadm(lab, master, ["--stop-daemon", "backup"]);
+      const stopped = await adm(master, ["--stop-daemon", "backup"]);
+      deepStrictEqual([stopped.code, stopped.stderr], [255, "No daemon is running\n"]);
+
       // Delay: 100 connections at 20/s; each one's request (client packet 3)
       // against its sync datagram's arrival at the backup director.
       const probe = lab.spawn(lab.ns.directors[1], [
