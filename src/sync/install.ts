@@ -65,7 +65,8 @@ export function installConn(state: SharedState, conn: SyncConn, hop: ClientHop |
     wire16(conn.vport),
     wire32(conn.daddr),
     wire16(conn.dport),
-    timeoutOnReceive(conn, defaultTimeouts(state, conn)),
+    // The receiver's defaults are read only for an entry that carries no timeout.
+    conn.timeout > 0 ? conn.timeout : timeoutOnReceive(conn, defaultTimeouts(state, conn)),
     hop?.slot ?? 0,
     hop?.vlan ?? 0,
     now,
