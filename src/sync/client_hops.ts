@@ -32,7 +32,7 @@ export interface HopAnswer {
 /** How long the cached tables are used before they are read again. */
 const REFRESH_MS = 1000;
 /** How long after a failed resolution a next hop is asked for again (a cut link, a client gone). */
-const RETRY_MS = 10_000;
+const RETRY_MS = 2_000;
 
 /** Resolves client next hops from cached kernel tables. */
 export class ClientHops {
@@ -91,6 +91,19 @@ export class ClientHops {
     const mac = this.#neigh.get(key);
     if (!mac) this.#ask(p.route.dev, hop);
     return { slot, dev: p.route.dev, hop, hopInfo: mac ? { slot, mac } : null };
+  }
+
+  /**
+   * Asks again for next hops that connections are still waiting for ("dev|hop"
+   * keys): a link that was down (a backup's client side before a takeover)
+   * may be up now, and after a takeover nothing else would ask.
+   */
+  retry(keys: Iterable<string>): void {
+    for (const key of keys) {
+      if (this.#neigh.has(key)) continue;
+      const i = key.indexOf("|");
+      this.#ask(key.slice(0, i), key.slice(i + 1));
+    }
   }
 
   /** Makes the kernel resolve a next hop (once at a time per hop); found ones come out of takeResolved(). */

@@ -306,6 +306,7 @@ export class SyncBackup {
       this.#waitingCount -= list.length;
       for (const c of list) this.#patchHop(c, hop.slot, hop.mac);
     }
+    this.#hops.retry(this.#waiting.keys());
   }
 
   /** Writes a client next hop into an installed connection that still has none. */
