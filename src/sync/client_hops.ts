@@ -29,8 +29,10 @@ export interface HopAnswer {
   hopInfo: ClientHop | null;
 }
 
-/** How long the cached tables are used before they are read again. */
+/** How long the cached tables are used before they are read again while next hops are awaited. */
 const REFRESH_MS = 1000;
+/** ... and otherwise (two `ip` calls each time: an idle backup need not pay them every second). */
+export const IDLE_REFRESH_MS = 30_000;
 /** How long after a failed resolution a next hop is asked for again (a cut link, a client gone). */
 const RETRY_MS = 2_000;
 
@@ -53,9 +55,9 @@ export class ClientHops {
     this.#log = log;
   }
 
-  /** Reads the routing and neighbour tables again when the cached ones are older than a second. */
-  async refresh(now = performance.now()): Promise<void> {
-    if (now - this.#readAt < REFRESH_MS) return;
+  /** Reads the routing and neighbour tables again when the cached ones are older than `maxAgeMs`. */
+  async refresh(maxAgeMs = REFRESH_MS, now = performance.now()): Promise<void> {
+    if (now - this.#readAt < maxAgeMs) return;
     this.#readAt = now;
     const [routes, neigh] = await Promise.all([routeTable(), neighbourTable()]);
     this.#prefixes = routes.map((route) => {

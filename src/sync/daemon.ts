@@ -17,7 +17,7 @@ import { encodeMessage } from "./encode.ts";
 import { MESG_HEADER_SIZE, SYNC_V4_SIZE, type SyncConn } from "./layout.ts";
 import { drainRings, queuedCount } from "./queue.ts";
 import { installConn, type InstallOutcome } from "./install.ts";
-import { ClientHops } from "./client_hops.ts";
+import { ClientHops, IDLE_REFRESH_MS } from "./client_hops.ts";
 import { isTemplate } from "./states.ts";
 
 import type { SyncDaemonConfig, SyncRole } from "./config.ts";
@@ -28,8 +28,15 @@ export type { SyncDaemonConfig, SyncRole } from "./config.ts";
 export const MAX_SEND_DELAY_MS = 100;
 /** The backup socket's receive buffer asked for (bytes). */
 const RECV_BUFFER = 4 << 20;
-/** How often the master looks at the rings for a full datagram's worth. */
+/** How often the master looks at the rings for a full datagram's worth while connections flow. */
 const POLL_MS = 10;
+/**
+ * ... and once they stopped for a second (100 empty polls): an idle master
+ * wakes 10 times a second, not 100, and what it then finds has waited up to
+ * 100 ms already, so it goes at once.
+ */
+const IDLE_POLL_MS = MAX_SEND_DELAY_MS;
+const IDLE_AFTER_POLLS = 100;
 
 /** The master's counters. */
 export interface SyncMasterStats {
@@ -81,6 +88,7 @@ export class SyncMaster {
   #sock: dgram.Socket;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastSend = 0;
+  #emptyPolls = 0;
   #perDatagram: number;
   #dest: string;
   #stopped = false;
@@ -131,14 +139,16 @@ export class SyncMaster {
 
   #schedule(): void {
     if (this.#stopped) return;
+    const idle = this.#emptyPolls >= IDLE_AFTER_POLLS;
     this.#timer = setTimeout(() => {
       try {
-        this.flush(false);
+        const sent = this.flush(idle);
+        this.#emptyPolls = sent === 0 && queuedCount(this.#state) === 0 ? this.#emptyPolls + 1 : 0;
       } catch (e) {
         this.#log(`lvsd: sync master: ${(e as Error).message}`);
       }
       this.#schedule();
-    }, POLL_MS);
+    }, idle ? IDLE_POLL_MS : POLL_MS);
   }
 
   /**
@@ -297,7 +307,7 @@ export class SyncBackup {
 
   /** Refreshes the cached routes and neighbours; gives connections waiting for a next hop its MAC. */
   async #housekeep(): Promise<void> {
-    await this.#hops.refresh();
+    await this.#hops.refresh(this.#waiting.size > 0 ? 1000 : IDLE_REFRESH_MS);
     const resolved = this.#hops.takeResolved();
     for (const [key, hop] of resolved) {
       const list = this.#waiting.get(key);

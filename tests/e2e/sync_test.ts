@@ -330,3 +330,28 @@ Deno.test({
       ok(counter(bs, "installed") >= 100, bs);
     }),
 });
+
+/** CPU seconds (user + system) a process used so far, from /proc (clock ticks of 10 ms). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+Deno.test({
+  name: "e2e sync: idle, a director running a sync daemon uses < 2% CPU",
+  ...E2E,
+  fn: () =>
+    withSyncPair(async (_lab, master, backup) => {
+      await new Promise((r) => setTimeout(r, 2000)); // past start-up
+      const pids = [master.lvsd.pid, backup.lvsd.pid];
+      const before = await Promise.all(pids.map(cpuSeconds));
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 6000));
+      const secs = (performance.now() - t0) / 1000;
+      const after = await Promise.all(pids.map(cpuSeconds));
+      const pct = after.map((a, i) => (a - before[i]) / secs * 100);
+      console.log(`sync e2e idle CPU: master ${pct[0].toFixed(2)} %, backup ${pct[1].toFixed(2)} % (6 s)`);
+      ok(pct[0] < 2 && pct[1] < 2, JSON.stringify(pct));
+    }),
+});
