@@ -89,6 +89,7 @@ export class Supervisor {
   /** The connection-sync daemons running now (src/sync/daemon.ts). */
   #syncMaster: SyncMaster | null = null;
   #syncBackup: SyncBackup | null = null;
+  #syncSerial: Promise<unknown> = Promise.resolve();
 
   private constructor(
     config: Config,
@@ -317,7 +318,7 @@ export class Supervisor {
       }
       if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
       // Sync daemons first: one that cannot start refuses the change before anything flips.
-      await this.#applySync(config.syncDaemon, notes);
+      await this.#applySync(old.syncDaemon, config.syncDaemon, notes);
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -503,7 +504,16 @@ export class Supervisor {
    * Throws, leaving the role as it was, when the interface or socket
    * cannot be used.
    */
-  async startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
+  startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
+    // One start at a time (a reload and a VRRP transition may ask together):
+    // two would both open sockets and one would be lost, still running.
+    const run = this.#syncSerial.then(() => this.#startSync(role, cfg));
+    this.#syncSerial = run.catch(() => {});
+    return run;
+  }
+
+  async #startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
+    if (this.#stopped) throw new Error("the director is stopping");
     const running = role === "master" ? this.#syncMaster : this.#syncBackup;
     if (running && sameSyncConfig(running.config, cfg)) return;
     if (role === "master") {
@@ -541,19 +551,24 @@ export class Supervisor {
     return out;
   }
 
-  /** Makes the running daemons what `want` says (a reload); throws, starting nothing more, when one cannot start. */
-  async #applySync(want: SyncDaemonsConfig, notes: string[]): Promise<void> {
+  /**
+   * Applies a reload's change of the sync_daemon block: a role whose block
+   * changed is started (or restarted) or stopped; a role whose block did
+   * not change is left as it runs, so a daemon started or stopped at run
+   * time (a VRRP state change through startSync/stopSync) is not undone by
+   * an unrelated edit. Throws, refusing the change, when one cannot start.
+   */
+  async #applySync(before: SyncDaemonsConfig, want: SyncDaemonsConfig, notes: string[]): Promise<void> {
     for (const role of ["master", "backup"] as const) {
       const cfg = want[role];
-      const running = role === "master" ? this.#syncMaster : this.#syncBackup;
-      if (cfg && !(running && sameSyncConfig(running.config, cfg))) {
+      if (JSON.stringify(before[role]) === JSON.stringify(cfg)) continue;
+      if (cfg) {
         // Refused like a config the director cannot run (the API answers 422).
         await this.startSync(role, cfg).catch((e) => {
           throw new ConfigError("sync_daemon", [{ path: `sync_daemon.${role}`, message: (e as Error).message }]);
         });
         notes.push(`${role} sync daemon: started`);
-      } else if (!cfg && running) {
-        this.stopSync(role);
+      } else if (this.stopSync(role)) {
         notes.push(`${role} sync daemon: stopped`);
       }
     }
@@ -564,6 +579,7 @@ export class Supervisor {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#tickTimer);
+    await this.#syncSerial; // a start under way ends first, then is stopped
     this.stopSync("master");
     this.stopSync("backup");
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
