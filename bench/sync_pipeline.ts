@@ -37,6 +37,13 @@ async function director(slots: number): Promise<SharedState> {
   s.setInterface(1, INT, new Uint8Array([2, 0, 0, 0, 1, 1]), 1500);
   await new TablePublisher(s).publish(SERVICES);
   s.exports.io_init(0);
+  // Touch the table, reverse index and sync array once, as a director
+  // that has run a while has: the first write to each page is a page
+  // fault, which would otherwise be counted as sync work.
+  const l = s.layout;
+  const from = s.view.getUint32(l.CTRL + l.CTRL_CONN_BASE, true);
+  const to = s.view.getUint32(l.CTRL + l.CTRL_IO_BASE, true);
+  s.u8.fill(0, from, to);
   return s;
 }
 
@@ -93,8 +100,8 @@ console.log("offered/s    achieved/s   entries sent   received   installed   los
 let best = 0;
 for (const rate of [10_000, 25_000, 50_000, 100_000, 150_000, 200_000]) {
   const port = 30000 + Math.floor(Math.random() * 20000);
-  const m = await director(1 << 21);
-  const b = await director(1 << 21);
+  const m = await director(1 << 20);
+  const b = await director(1 << 20);
   const cfg = { ...SYNC_DEFAULTS, mcastInterface: "lo", port, maxlen: 1472 };
   const backup = await SyncBackup.start(b, cfg, [], log, () => now);
   const master = await SyncMaster.start(m, cfg, log);

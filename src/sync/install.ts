@@ -4,7 +4,7 @@
  * the client-side next hop the caller resolved.
  */
 import type { SharedState } from "../dataplane/shared_state.ts";
-import { parseIpv4 } from "../config/members.ts";
+import { ipv4Number } from "./addr_cache.ts";
 import type { SyncConn } from "./layout.ts";
 import { IP_VS_CONN_F_INACTIVE, isTemplate, PROTO_NUMBERS, timeoutOnReceive } from "./states.ts";
 
@@ -28,7 +28,7 @@ const OUTCOMES: Record<number, InstallOutcome> = {
 
 /** Wire-order u32 of a dotted quad, as the table stores it (loaded little-endian from frame bytes). */
 function wire32(addr: string): number {
-  const n = parseIpv4(addr)!;
+  const n = ipv4Number(addr)!;
   return (((n & 0xff) << 24) | ((n >>> 8 & 0xff) << 16) | ((n >>> 16 & 0xff) << 8) | (n >>> 24)) >>> 0;
 }
 

@@ -7,9 +7,17 @@
  * it named is gone, and the new one will be queued on its own.
  */
 import type { SharedState } from "../dataplane/shared_state.ts";
-import { formatIpv4 } from "../config/members.ts";
+import { ipv4Text } from "./addr_cache.ts";
 import type { SyncConn } from "./layout.ts";
 import { IP_VS_CTPL_S_NONE, protoName, wireFlags } from "./states.ts";
+
+/** A u32 view of the shared memory (its size never changes), one per state. */
+const views = new WeakMap<SharedState, Uint32Array>();
+function words(state: SharedState): Uint32Array {
+  let v = views.get(state);
+  if (!v) views.set(state, v = new Uint32Array(state.memory.buffer));
+  return v;
+}
 
 /** What one drain found. */
 export interface DrainResult {
@@ -27,7 +35,7 @@ export function readSyncConn(state: SharedState, idx: number, inc: number): Sync
   const l = state.layout;
   const v = state.view;
   const c = state.connAt(idx);
-  const u32 = new Uint32Array(state.memory.buffer);
+  const u32 = words(state);
   if (Atomics.load(u32, (c + l.CONN_SLOT) >> 2) !== l.SLOT_LIVE) return null;
   if (Atomics.load(u32, (c + l.CONN_INC) >> 2) !== inc) return null;
   const sf = Atomics.load(u32, (c + l.CONN_SF) >> 2);
@@ -45,11 +53,11 @@ export function readSyncConn(state: SharedState, idx: number, inc: number): Sync
     proto,
     state: template ? IP_VS_CTPL_S_NONE : sf & 0xff,
     flags: wireFlags({ fwd: v.getUint8(c + l.CONN_FWD), lvsdFlags: lflags & ~l.CONN_F_DEAD }),
-    caddr: formatIpv4(v.getUint32(c + l.CONN_CADDR, false)),
+    caddr: ipv4Text(v.getUint32(c + l.CONN_CADDR, false)),
     cport: v.getUint16(c + l.CONN_CPORT, false),
-    vaddr: formatIpv4(v.getUint32(c + l.CONN_VADDR, false)),
+    vaddr: ipv4Text(v.getUint32(c + l.CONN_VADDR, false)),
     vport: v.getUint16(c + l.CONN_VPORT, false),
-    daddr: formatIpv4(v.getUint32(c + l.CONN_DADDR, false)),
+    daddr: ipv4Text(v.getUint32(c + l.CONN_DADDR, false)),
     dport: v.getUint16(c + l.CONN_DPORT, false),
     fwmark: 0,
     timeout,
@@ -63,7 +71,7 @@ export function readSyncConn(state: SharedState, idx: number, inc: number): Sync
 /** Takes everything queued on every worker's ring (up to `max` entries in all). */
 export function drainRings(state: SharedState, max = Infinity): DrainResult {
   const l = state.layout;
-  const u32 = new Uint32Array(state.memory.buffer);
+  const u32 = words(state);
   const out: DrainResult = { conns: [], stale: 0 };
   const mask = l.SYNC_RING_SLOTS - 1;
   for (let w = 0; w < state.workers && out.conns.length + out.stale < max; w++) {
@@ -87,7 +95,7 @@ export function drainRings(state: SharedState, max = Infinity): DrainResult {
 /** Entries waiting on the rings now (for the drain timer: a full datagram goes at once). */
 export function queuedCount(state: SharedState): number {
   const l = state.layout;
-  const u32 = new Uint32Array(state.memory.buffer);
+  const u32 = words(state);
   let n = 0;
   for (let w = 0; w < state.workers; w++) {
     const r = state.syncRingBase(w);
