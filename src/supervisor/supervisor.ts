@@ -23,7 +23,8 @@ import { planServices } from "./reconfigure.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
 import { CMD_CLOSED } from "../../workers/pump.ts";
 import { SyncBackup, type SyncDaemonStatus, SyncMaster } from "../sync/daemon.ts";
-import type { SyncDaemonConfig, SyncDaemonsConfig, SyncRole } from "../sync/config.ts";
+import type { SyncDaemonConfig, SyncRole } from "../sync/config.ts";
+import { SyncDaemons } from "../sync/daemons.ts";
 
 /** How the supervisor is started. */
 export interface SupervisorOptions {
@@ -87,9 +88,7 @@ export class Supervisor {
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
   /** The connection-sync daemons running now (src/sync/daemon.ts). */
-  #syncMaster: SyncMaster | null = null;
-  #syncBackup: SyncBackup | null = null;
-  #syncSerial: Promise<unknown> = Promise.resolve();
+  #sync: SyncDaemons;
 
   private constructor(
     config: Config,
@@ -105,6 +104,12 @@ export class Supervisor {
     this.#fanoutGroup = Deno.pid & 0xffff;
     this.#log = opts.log ?? ((l) => console.log(l));
     this.services = this.#plan(config);
+    const names = ifaces.map((i) => i.name);
+    this.#sync = new SyncDaemons(
+      (role, cfg) =>
+        role === "master" ? SyncMaster.start(state, cfg, this.#log) : SyncBackup.start(state, cfg, names, this.#log),
+      this.#log,
+    );
   }
 
   /** Builds the shared state, installs the guard, resolves dests, starts workers. */
@@ -318,7 +323,12 @@ export class Supervisor {
       }
       if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
       // Sync daemons first: one that cannot start refuses the change before anything flips.
-      await this.#applySync(old.syncDaemon, config.syncDaemon, notes);
+      // Refused like a config the director cannot run (the API answers 422).
+      await this.#sync.applyChange(old.syncDaemon, config.syncDaemon, notes).catch((e) => {
+        throw e instanceof ConfigError
+          ? e
+          : new ConfigError("sync_daemon", [{ path: "sync_daemon", message: (e as Error).message }]);
+      });
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -499,79 +509,25 @@ export class Supervisor {
 
   /**
    * Starts the sync daemon `role` with `cfg` at run time (lvsadm
-   * --start-daemon, the API, a VRRP state change); one already running with
-   * another config is replaced, with the same config it is left alone.
-   * Throws, leaving the role as it was, when the interface or socket
-   * cannot be used.
+   * --start-daemon through a reload, or a VRRP state change); one already
+   * running with another config is replaced, with the same config it is
+   * left alone. Throws, leaving the role as it was, when the interface or
+   * socket cannot be used. Not kept in the config: a reload leaves a role
+   * alone unless its sync_daemon block changes.
    */
   startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
-    // One start at a time (a reload and a VRRP transition may ask together):
-    // two would both open sockets and one would be lost, still running.
-    const run = this.#syncSerial.then(() => this.#startSync(role, cfg));
-    this.#syncSerial = run.catch(() => {});
-    return run;
-  }
-
-  async #startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
-    if (this.#stopped) throw new Error("the director is stopping");
-    const running = role === "master" ? this.#syncMaster : this.#syncBackup;
-    if (running && sameSyncConfig(running.config, cfg)) return;
-    if (role === "master") {
-      // One master owns the workers' rings: the old one goes first.
-      this.#syncMaster?.stop();
-      this.#syncMaster = null;
-      this.#syncMaster = await SyncMaster.start(this.state, cfg, this.#log).catch(async (e) => {
-        if (running) this.#syncMaster = await SyncMaster.start(this.state, running.config, this.#log).catch(() => null);
-        throw e;
-      });
-    } else {
-      const next = await SyncBackup.start(this.state, cfg, this.#ifaces.map((i) => i.name), this.#log);
-      this.#syncBackup?.stop();
-      this.#syncBackup = next;
-    }
-    this.#log(`lvsd: ${role} sync daemon started (mcast=${cfg.mcastInterface}, syncid=${cfg.syncid})`);
+    if (this.#stopped) return Promise.reject(new Error("the director is stopping"));
+    return this.#sync.start(role, cfg);
   }
 
   /** Stops the sync daemon `role`; returns false when none was running. */
   stopSync(role: SyncRole): boolean {
-    const d = role === "master" ? this.#syncMaster : this.#syncBackup;
-    if (!d) return false;
-    d.stop();
-    if (role === "master") this.#syncMaster = null;
-    else this.#syncBackup = null;
-    this.#log(`lvsd: ${role} sync daemon stopped`);
-    return true;
+    return this.#sync.stop(role);
   }
 
   /** The sync daemons running now, master first, with their counters. */
   syncStatus(): SyncDaemonStatus[] {
-    const out: SyncDaemonStatus[] = [];
-    if (this.#syncMaster) out.push({ role: "master", config: this.#syncMaster.config, stats: this.#syncMaster.stats });
-    if (this.#syncBackup) out.push({ role: "backup", config: this.#syncBackup.config, stats: this.#syncBackup.stats });
-    return out;
-  }
-
-  /**
-   * Applies a reload's change of the sync_daemon block: a role whose block
-   * changed is started (or restarted) or stopped; a role whose block did
-   * not change is left as it runs, so a daemon started or stopped at run
-   * time (a VRRP state change through startSync/stopSync) is not undone by
-   * an unrelated edit. Throws, refusing the change, when one cannot start.
-   */
-  async #applySync(before: SyncDaemonsConfig, want: SyncDaemonsConfig, notes: string[]): Promise<void> {
-    for (const role of ["master", "backup"] as const) {
-      const cfg = want[role];
-      if (JSON.stringify(before[role]) === JSON.stringify(cfg)) continue;
-      if (cfg) {
-        // Refused like a config the director cannot run (the API answers 422).
-        await this.startSync(role, cfg).catch((e) => {
-          throw new ConfigError("sync_daemon", [{ path: `sync_daemon.${role}`, message: (e as Error).message }]);
-        });
-        notes.push(`${role} sync daemon: started`);
-      } else if (this.stopSync(role)) {
-        notes.push(`${role} sync daemon: stopped`);
-      }
-    }
+    return this.#sync.status();
   }
 
   /** Stops workers (joined, sockets closed), timers, the sync daemons and the kernel guard. */
@@ -579,9 +535,7 @@ export class Supervisor {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#tickTimer);
-    await this.#syncSerial; // a start under way ends first, then is stopped
-    this.stopSync("master");
-    this.stopSync("backup");
+    await this.#sync.close(); // a start under way ends first, then is stopped
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
     if (this.#config.kernelGuard === "nftables") await removeGuard();
   }
@@ -645,13 +599,6 @@ export function optionChanges(before: OptionsConfig, after: OptionsConfig): stri
   return (Object.keys(OPTION_NAMES) as (keyof OptionsConfig)[])
     .filter((k) => before[k] !== after[k])
     .map((k) => `${OPTION_NAMES[k]} ${after[k]} (was ${before[k]})`);
-}
-
-/** Whether a running daemon's config (maxlen resolved) is what `cfg` asks for. */
-function sameSyncConfig(running: SyncDaemonConfig, cfg: SyncDaemonConfig): boolean {
-  return running.mcastInterface === cfg.mcastInterface && running.syncid === cfg.syncid &&
-    (cfg.maxlen === null || running.maxlen === cfg.maxlen) && running.group === cfg.group &&
-    running.port === cfg.port && running.ttl === cfg.ttl && running.peer === cfg.peer;
 }
 
 /** A dest without what the supervisor learns at run time (for change detection). */
