@@ -417,6 +417,7 @@ Deno.test("sync daemons: their families, and promtool accepts them", async () =>
         bytes: 3632,
         installed: 90,
         updated: 10,
+        late_hops: 0,
         drops: { wrong_syncid: 1, no_dest: 2 },
       },
     },

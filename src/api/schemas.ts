@@ -463,6 +463,9 @@ export const SyncDaemonView = named(
       stale: count.optional().describe("master: queued connections already ended when read"),
       installed: count.optional().describe("backup: entries installed as new connections or templates"),
       updated: count.optional().describe("backup: entries that updated one already present"),
+      late_hops: count.optional().describe(
+        "backup: connections that got their client next hop after they were installed (it was not resolved yet)",
+      ),
       drops: z.record(z.string(), count).optional().describe(
         "backup: dropped datagrams or entries by reason (wrong_syncid, size_mismatch, ..., no_service, no_dest)",
       ),

@@ -55,6 +55,8 @@ export interface SyncBackupStats {
   conns: number;
   installed: number;
   updated: number;
+  /** Connections installed before their client's next hop was known that got it later. */
+  late_hops: number;
   drops: Record<string, number>;
 }
 
@@ -208,7 +210,15 @@ const MAX_WAITING = 100_000;
 /** The backup: datagrams → table. */
 export class SyncBackup {
   readonly config: SyncDaemonConfig & { maxlen: number };
-  readonly stats: SyncBackupStats = { datagrams: 0, bytes: 0, conns: 0, installed: 0, updated: 0, drops: {} };
+  readonly stats: SyncBackupStats = {
+    datagrams: 0,
+    bytes: 0,
+    conns: 0,
+    installed: 0,
+    updated: 0,
+    late_hops: 0,
+    drops: {},
+  };
   #state: SharedState;
   #sock: dgram.Socket;
   #hops: ClientHops;
@@ -340,6 +350,7 @@ export class SyncBackup {
     if (s.u8.subarray(rec + l.CONN_CMAC, rec + l.CONN_CMAC + 6).some((b) => b !== 0)) return; // the client spoke meanwhile
     s.u8.set(mac.subarray(0, 6), rec + l.CONN_CMAC);
     s.view.setUint8(rec + l.CONN_CIFACE, slot);
+    this.stats.late_hops++;
   }
 
   stop(): void {

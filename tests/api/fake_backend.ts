@@ -133,9 +133,15 @@ export class FakeBackend implements AdminBackend {
     return (["master", "backup"] as const).flatMap((role) => {
       const c = this.#config.syncDaemon[role];
       if (!c) return [];
-      const stats = role === "master"
-        ? { datagrams: 3, conns: 100, bytes: 3624, send_errors: 0, stale: 1 }
-        : { datagrams: 4, conns: 100, bytes: 3632, installed: 90, updated: 10, drops: { wrong_syncid: 1 } };
+      const stats = role === "master" ? { datagrams: 3, conns: 100, bytes: 3624, send_errors: 0, stale: 1 } : {
+        datagrams: 4,
+        conns: 100,
+        bytes: 3632,
+        installed: 90,
+        updated: 10,
+        late_hops: 0,
+        drops: { wrong_syncid: 1 },
+      };
       return [{ role, config: { ...c, maxlen: c.maxlen ?? 1472 }, stats }];
     });
   }

@@ -342,6 +342,9 @@ Deno.test({
       strictEqual(res.ok, 100, JSON.stringify(res));
       const bs = await syncStatus(backup, "backup");
       ok(counter(bs, "installed") >= 100, bs);
+      console.log(
+        `sync e2e takeover: client next hop filled in after install for ${counter(bs, "late_hops")} connections`,
+      );
     }),
 });
 
