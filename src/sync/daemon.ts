@@ -118,6 +118,13 @@ export class SyncMaster {
   static async start(state: SharedState, cfg: SyncDaemonConfig, log: (l: string) => void): Promise<SyncMaster> {
     const addr = await interfaceIPv4(cfg.mcastInterface);
     const maxlen = cfg.maxlen ?? interfaceMtu(cfg.mcastInterface) - 28;
+    if (maxlen < MESG_HEADER_SIZE + SYNC_V4_SIZE) {
+      throw new RangeError(
+        `Cannot start the master sync daemon: maxlen ${maxlen} cannot hold one entry (${
+          MESG_HEADER_SIZE + SYNC_V4_SIZE
+        } bytes with the header)`,
+      );
+    }
     const sock = await openSocket(cfg, false, addr);
     try {
       if (!cfg.peer) {

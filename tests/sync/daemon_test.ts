@@ -4,7 +4,7 @@
  * its rings, the encoder, UDP multicast and the decoder; malformed and
  * foreign datagrams are dropped, counted per reason, and install nothing.
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { eth, ipv4, tcp } from "../fixtures/frames.ts";
@@ -202,4 +202,16 @@ Deno.test("sync daemons: unicast to a peer; a backup with a peer takes datagrams
     backup.stop();
     other.stop();
   }
+});
+
+Deno.test("sync master: a maxlen that cannot hold one entry, or an interface that does not exist, refuses to start", async () => {
+  const m = await Fixture.create(natServices());
+  await rejects(SyncMaster.start(m.state, config(testPort(), { maxlen: 43 }), log), /maxlen 43 cannot hold one entry/);
+  await rejects(
+    SyncMaster.start(m.state, config(testPort(), { mcastInterface: "lvsd-test-none0" }), log),
+    /lvsd-test-none0/,
+  );
+  // Nothing half-started: the workers were never told to queue.
+  const l = m.state.layout;
+  strictEqual(m.state.view.getUint32(l.CTRL + l.CTRL_SYNC_STATE, true), 0);
 });
