@@ -94,6 +94,9 @@ export class SyncMaster {
   #perDatagram: number;
   #dest: string;
   #stopped = false;
+  /** Sends handed to the socket and not yet done: the socket closes once they are (stop). */
+  #pending = 0;
+  #closeWhenSent = false;
   #log: (line: string) => void;
 
   private constructor(
@@ -187,13 +190,15 @@ export class SyncMaster {
       this.stats.datagrams++;
       this.stats.bytes += d.length;
       this.stats.conns += d[4];
+      this.#pending++;
       this.#sock.send(Buffer.from(d.buffer, d.byteOffset, d.length), this.config.port, this.#dest, (e) => {
         if (e) this.stats.send_errors++;
+        if (--this.#pending === 0 && this.#closeWhenSent) this.#sock.close();
       });
     }
   }
 
-  /** Stops queueing and sending; what is queued is sent first. */
+  /** Stops queueing and sending; what is queued is sent first (the socket closes once it is out). */
   stop(): void {
     if (this.#stopped) return;
     this.#state.setSyncMaster(false);
@@ -202,7 +207,8 @@ export class SyncMaster {
     } catch { /* stopping anyway */ }
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#sock.close();
+    if (this.#pending === 0) this.#sock.close();
+    else this.#closeWhenSent = true;
   }
 }
 

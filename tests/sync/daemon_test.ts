@@ -215,3 +215,24 @@ Deno.test("sync master: a maxlen that cannot hold one entry, or an interface tha
   const l = m.state.layout;
   strictEqual(m.state.view.getUint32(l.CTRL + l.CTRL_SYNC_STATE, true), 0);
 });
+
+Deno.test("sync master: what is queued when it stops is still sent", async () => {
+  const port = testPort();
+  const m = await Fixture.create(natServices());
+  const b = await Fixture.create(natServices());
+  const backup = await SyncBackup.start(b.state, config(port), NO_IFACES, log, () => b.now);
+  const master = await SyncMaster.start(m.state, config(port), log);
+  try {
+    for (let i = 0; i < 5; i++) {
+      m.run(fromClient("10.10.0.3", 32000 + i, "S"));
+      m.run(fromClient("10.10.0.3", 32000 + i, "A"));
+      m.run(fromClient("10.10.0.3", 32000 + i, "PA"));
+    }
+    master.stop(); // before the 100 ms are up
+    await until(() => backup.stats.installed === 5, 1000, "the last 5 installs");
+    strictEqual(master.stats.conns, 5);
+  } finally {
+    master.stop();
+    backup.stop();
+  }
+});
