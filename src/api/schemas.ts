@@ -183,7 +183,12 @@ const configObjectShape = {
   sync_daemon: z.strictObject({
     master: z.record(z.string(), z.unknown()).nullable(),
     backup: z.record(z.string(), z.unknown()).nullable(),
-  }).optional().describe("connection-sync daemons (written only when one runs)"),
+    sync_threshold: z.tuple([z.int().min(0), z.int().min(0)]).describe(
+      "net.ipv4.vs.sync_threshold: threshold and period (default [3, 50])",
+    ),
+  }).partial().optional().describe(
+    "connection-sync daemons and rule (written only when one runs or the rule is not the default)",
+  ),
 };
 
 export const ConfigDocument = named(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { syncDaemonToObject } from "../sync/config.ts";
+import { DEFAULT_SYNC_THRESHOLD, syncDaemonToObject } from "../sync/config.ts";
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema, describe, knownKeys, type ServiceConfig } from "./schema.ts";
@@ -379,7 +379,10 @@ export function configToObject(config: Config): Record<string, unknown> {
       })),
     })),
     // Written only when a daemon runs (configs without one stay as they were).
-    ...(config.syncDaemon.master || config.syncDaemon.backup ? { sync_daemon: syncDaemonsToObject(config) } : {}),
+    ...(config.syncDaemon.master || config.syncDaemon.backup ||
+        JSON.stringify(config.syncDaemon.syncThreshold) !== JSON.stringify(DEFAULT_SYNC_THRESHOLD)
+      ? { sync_daemon: syncDaemonsToObject(config) }
+      : {}),
   };
 }
 
@@ -389,6 +392,7 @@ export function syncDaemonsToObject(config: Config): Record<string, unknown> {
   return {
     master: d.master && syncDaemonToObject(d.master),
     backup: d.backup && syncDaemonToObject(d.backup),
+    sync_threshold: [...d.syncThreshold],
   };
 }
 

@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { MH_DEFAULT_TABLE_SIZE, MH_TABLE_SIZES } from "../dataplane/maglev.ts";
 import type { CheckSpec } from "../health/types.ts";
-import { SYNC_DEFAULTS, type SyncDaemonsConfig } from "../sync/config.ts";
+import { DEFAULT_SYNC_THRESHOLD, SYNC_DEFAULTS, type SyncDaemonsConfig } from "../sync/config.ts";
 import { validateCheck } from "../health/options.ts";
 import {
   formatIpv4,
@@ -705,9 +705,16 @@ const syncDaemonShape = {
   ttl: intRange(1, 255).default(SYNC_DEFAULTS.ttl),
   unicast_peer: ipv4.optional(),
 };
+// net.ipv4.vs.sync_threshold "threshold period": proc_do_sync_threshold
+// wants both ≥ 0 and the threshold below a non-zero period.
+const syncThreshold = z.tuple([intRange(0, INT_MAX), intRange(0, INT_MAX)]).check(reject(
+  ([t, p]: [number, number]) => p > 0 && t >= p,
+  ([t, p]: [number, number]) => `threshold ${t} must be below the period ${p} (or the period 0: sync once)`,
+));
 const syncDaemonsShape = {
   master: z.strictObject(syncDaemonShape).nullable().default(null),
   backup: z.strictObject(syncDaemonShape).nullable().default(null),
+  sync_threshold: syncThreshold.default([...DEFAULT_SYNC_THRESHOLD] as [number, number]),
 };
 function syncDaemonFrom(d: z.output<z.ZodObject<typeof syncDaemonShape>> | null) {
   return d && {
@@ -786,6 +793,7 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).transf
     syncDaemon: {
       master: syncDaemonFrom(c.sync_daemon.master),
       backup: syncDaemonFrom(c.sync_daemon.backup),
+      syncThreshold: [c.sync_daemon.sync_threshold[0], c.sync_daemon.sync_threshold[1]],
     },
     workers: c.workers,
     connTableSize: c.conn_table_size,

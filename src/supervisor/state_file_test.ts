@@ -89,11 +89,14 @@ Deno.test("state file: a sync daemon started at run time comes back; one stopped
     if (r.kind === "restored") assert.deepEqual(r.config.syncDaemon, both.syncDaemon);
     // lvsadm --stop-daemon backup and master: the file's backup block must not come back.
     const none = structuredClone(withBackup);
-    none.syncDaemon = { master: null, backup: null };
+    none.syncDaemon = { master: null, backup: null, syncThreshold: [3, 10] };
     await writeState(path, none, digest);
     const r2 = await restoreState(path, withBackup);
     assert.equal(r2.kind, "restored");
-    if (r2.kind === "restored") assert.deepEqual(r2.config.syncDaemon, { master: null, backup: null });
+    // The rule (sync_threshold) is kept too.
+    if (r2.kind === "restored") {
+      assert.deepEqual(r2.config.syncDaemon, { master: null, backup: null, syncThreshold: [3, 10] });
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

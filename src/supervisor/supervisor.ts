@@ -121,6 +121,8 @@ export class Supervisor {
       timeouts: config.timeouts,
       options: config.options,
     });
+    const [threshold, period] = config.syncDaemon.syncThreshold;
+    state.setSyncRule({ threshold, period });
     const ifaces = config.interfaces.map((i, slot) => {
       const ifindex = interfaceIndex(i.name);
       state.setInterface(slot, ifindex, interfaceMac(i.name), interfaceMtu(i.name));
@@ -370,6 +372,8 @@ export class Supervisor {
       this.#running = running;
       this.state.setTimeouts(config.timeouts);
       this.state.setOptions(config.options);
+      const [threshold, period] = config.syncDaemon.syncThreshold;
+      this.state.setSyncRule({ threshold, period });
       // Keep what a restart would need to change in the running config.
       this.#config = {
         ...config,

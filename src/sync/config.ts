@@ -38,14 +38,25 @@ export const SYNC_DEFAULTS: Readonly<Omit<SyncDaemonConfig, "mcastInterface">> =
   peer: null,
 });
 
-/** Both roles; null = not running. */
+/**
+ * Both roles (null = not running) and the rule the master's workers follow
+ * (net.ipv4.vs.sync_threshold: threshold and period, "3 50" by default).
+ */
 export interface SyncDaemonsConfig {
   master: SyncDaemonConfig | null;
   backup: SyncDaemonConfig | null;
+  syncThreshold: readonly [threshold: number, period: number];
 }
 
-/** No daemon. */
-export const NO_SYNC_DAEMONS: Readonly<SyncDaemonsConfig> = Object.freeze({ master: null, backup: null });
+/** net.ipv4.vs.sync_threshold's default (DEFAULT_SYNC_THRESHOLD 3, DEFAULT_SYNC_PERIOD 50). */
+export const DEFAULT_SYNC_THRESHOLD: readonly [number, number] = Object.freeze([3, 50]) as readonly [number, number];
+
+/** No daemon, the kernel's rule. */
+export const NO_SYNC_DAEMONS: Readonly<SyncDaemonsConfig> = Object.freeze({
+  master: null,
+  backup: null,
+  syncThreshold: DEFAULT_SYNC_THRESHOLD,
+});
 
 /** The config file's form of one daemon (keepalived's lvs_sync_daemon words). */
 export function syncDaemonToObject(c: SyncDaemonConfig): Record<string, unknown> {

@@ -99,7 +99,11 @@ export class SyncDaemons {
    * undone by an unrelated edit. Throws when a role cannot start (the
    * caller refuses the change); adds a note per role changed.
    */
-  async applyChange(before: SyncDaemonsConfig, after: SyncDaemonsConfig, notes: string[]): Promise<void> {
+  async applyChange(
+    before: Pick<SyncDaemonsConfig, "master" | "backup">,
+    after: Pick<SyncDaemonsConfig, "master" | "backup">,
+    notes: string[],
+  ): Promise<void> {
     for (const role of ["master", "backup"] as const) {
       const cfg = after[role];
       if (JSON.stringify(before[role]) === JSON.stringify(cfg)) continue;

@@ -22,6 +22,7 @@ Deno.test("sync routes: start, list, refuse a second start, stop, refuse a secon
       peer: "10.20.0.6",
     },
     backup: null,
+    syncThreshold: [3, 50],
   });
   const listed = (await h.req("GET", "/v1/sync")).body as { daemons: Record<string, unknown>[] };
   deepStrictEqual(listed.daemons.map((d) => [d.role, d.interface, d.id, d.maxlen, d.unicast_peer]), [
@@ -32,6 +33,7 @@ Deno.test("sync routes: start, list, refuse a second start, stop, refuse a secon
   deepStrictEqual(doc.sync_daemon, {
     master: { interface: "int0", id: 3, group: "224.0.0.81", port: 8848, ttl: 1, unicast_peer: "10.20.0.6" },
     backup: null,
+    sync_threshold: [3, 50],
   });
   const again = await h.req("PUT", "/v1/sync/master", { interface: "int0" });
   strictEqual(again.status, 409);
@@ -43,8 +45,23 @@ Deno.test("sync routes: start, list, refuse a second start, stop, refuse a secon
   strictEqual(h.backend.generation, generation, "a refused start changes nothing");
   strictEqual((await h.req("PUT", "/v1/sync/both", { interface: "int0" })).status, 404);
   strictEqual((await h.req("DELETE", "/v1/sync/master")).status, 200);
-  deepStrictEqual(h.backend.config().syncDaemon, { master: null, backup: null });
+  deepStrictEqual(h.backend.config().syncDaemon, { master: null, backup: null, syncThreshold: [3, 50] });
   strictEqual((await h.req("DELETE", "/v1/sync/master")).status, 404);
   const after = (await h.req("GET", "/v1/config")).body as Record<string, unknown>;
   strictEqual("sync_daemon" in after, false, "written only while a daemon runs");
+});
+
+Deno.test("sync routes: the rule (sync_threshold) is part of the config; one the kernel refuses is a 422", async () => {
+  const h = harness();
+  const doc = (await h.req("GET", "/v1/config")).body as Record<string, unknown>;
+  const put = (syncThreshold: number[]) =>
+    h.req("PUT", "/v1/config", { ...doc, sync_daemon: { sync_threshold: syncThreshold } });
+  strictEqual((await put([5, 100])).status, 200);
+  deepStrictEqual(h.backend.config().syncDaemon.syncThreshold, [5, 100]);
+  const bad = await put([50, 50]);
+  strictEqual(bad.status, 422);
+  deepStrictEqual(((bad.body as { errors: { path: string }[] }).errors ?? []).map((e) => e.path), [
+    "sync_daemon.sync_threshold",
+  ]);
+  deepStrictEqual(h.backend.config().syncDaemon.syncThreshold, [5, 100], "a refused rule changes nothing");
 });
