@@ -82,7 +82,7 @@ const now = 1_000_000;
 let created = 0;
 let firstDropAt = -1;
 console.log(
-  `lvsd conn-table scale: ${slots} slots (${(slots * 80 / 2 ** 20).toFixed(0)} MiB at 80 B/slot), one worker`,
+  `lvsd conn-table scale: ${slots} slots (${(slots * 88 / 2 ** 20).toFixed(0)} MiB at 88 B/slot), one worker`,
 );
 console.log("occupancy   new conns/s (SYN)   lookups/s (ACK, existing)   conn_table_full so far");
 for (const target of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) {

@@ -28,6 +28,7 @@ import { type ApiContext, honoPath, type MetricsRenderer, type RouteSpec } from 
 import { configRoutes } from "./routes_config.ts";
 import { destRoutes } from "./routes_dests.ts";
 import { metaRoutes } from "./routes_meta.ts";
+import { syncRoutes } from "./routes_sync.ts";
 import { serviceRoutes } from "./routes_services.ts";
 import { statsRoutes } from "./routes_stats.ts";
 
@@ -38,6 +39,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...serviceRoutes,
   ...destRoutes,
   ...statsRoutes,
+  ...syncRoutes,
 ];
 
 /** Request bodies larger than this are refused (413): a whole config of the largest size fits many times. */

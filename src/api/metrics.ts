@@ -28,6 +28,7 @@ import type {
   StatusView,
   VrrpView,
 } from "./model.ts";
+import type { SyncBackupStats, SyncDaemonStatus, SyncMasterStats } from "../sync/daemon.ts";
 
 /** The Content-Type of the exposition. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -41,6 +42,8 @@ export interface MetricsInput {
   health?: HealthView;
   /** VRRP instances (GET /v1/vrrp), when configured. */
   vrrp?: VrrpView;
+  /** The connection-sync daemons running (GET /v1/sync). */
+  sync?: SyncDaemonStatus[];
 }
 
 type Labels = [name: string, value: string][];
@@ -62,6 +65,8 @@ const DATAPLANE_HELP: Record<string, string> = {
   icmp_errors_sent: "ICMP errors sent by the data plane.",
   icmp_relayed: "ICMP errors passed on for a connection.",
   segments: "Segments cut from GSO frames for tunnel dests.",
+  sync_queued: "Connections queued by the workers for the sync master.",
+  sync_queue_full: "Connections the sync master missed: a worker's sync ring was full.",
 };
 
 /** A label value in the exposition: backslash, double quote and line feed escaped. */
@@ -242,6 +247,56 @@ export function renderMetrics(input: MetricsInput): string {
     "Packets the data plane dropped, by reason.",
     Object.entries(dataplane.drops).map(([reason, n]) => [[["reason", reason]], n]),
   );
+
+  if (input.sync) {
+    const d = input.sync;
+    const m = d.filter((x) => x.role === "master").map((x) => x.stats as SyncMasterStats);
+    const b = d.filter((x) => x.role === "backup").map((x) => x.stats as SyncBackupStats);
+    x.family(
+      "lvsd_sync_daemon_up",
+      "gauge",
+      "1 for each connection-sync daemon role running.",
+      d.map((s) => [[["role", s.role]], 1] as Sample),
+    );
+    const both = (f: (s: SyncMasterStats | SyncBackupStats) => number): Sample[] =>
+      d.map((s) => [[["role", s.role]], f(s.stats)]);
+    x.family(
+      "lvsd_sync_datagrams_total",
+      "counter",
+      "Sync datagrams sent (master) or received (backup).",
+      both((s) => s.datagrams),
+    );
+    x.family(
+      "lvsd_sync_conns_total",
+      "counter",
+      "Sync entries sent (master) or decoded (backup).",
+      both((s) => s.conns),
+    );
+    x.family(
+      "lvsd_sync_bytes_total",
+      "counter",
+      "Sync payload bytes sent (master) or received (backup).",
+      both((s) => s.bytes),
+    );
+    x.family(
+      "lvsd_sync_send_errors_total",
+      "counter",
+      "Sync datagrams the socket refused to send.",
+      m.map((s) => [[], s.send_errors] as Sample),
+    );
+    x.family(
+      "lvsd_sync_installed_total",
+      "counter",
+      "Synced entries the backup installed (new) or updated (present).",
+      b.flatMap((s) => [[[["result", "installed"]], s.installed], [[["result", "updated"]], s.updated]] as Sample[]),
+    );
+    x.family(
+      "lvsd_sync_dropped_total",
+      "counter",
+      "Sync datagrams or entries the backup dropped, by reason.",
+      b.flatMap((s) => Object.entries(s.drops).map(([reason, n]) => [[["reason", reason]], n] as Sample)),
+    );
+  }
 
   if (input.health) {
     const h = input.health.services;

@@ -430,3 +430,34 @@ Deno.test("metrics: VRRP instances: state as a one-hot gauge, priority, adverts 
   assertWellGrouped(text);
   await assertPromtoolClean(text);
 });
+
+Deno.test("sync daemons: their families, and promtool accepts them", async () => {
+  const sync: MetricsInput["sync"] = [
+    {
+      role: "master",
+      config: { mcastInterface: "int0", syncid: 1, maxlen: 1472, group: "224.0.0.81", port: 8848, ttl: 1, peer: null },
+      stats: { datagrams: 3, conns: 100, bytes: 3624, send_errors: 0, stale: 1 },
+    },
+    {
+      role: "backup",
+      config: { mcastInterface: "int0", syncid: 2, maxlen: 1472, group: "224.0.0.81", port: 8848, ttl: 1, peer: null },
+      stats: {
+        datagrams: 4,
+        conns: 100,
+        bytes: 3632,
+        installed: 90,
+        updated: 10,
+        late_hops: 0,
+        drops: { wrong_syncid: 1, no_dest: 2 },
+      },
+    },
+  ];
+  const text = renderMetrics({ ...SMALL, sync });
+  match(text, /^lvsd_sync_daemon_up\{role="master"\} 1$/m);
+  match(text, /^lvsd_sync_conns_total\{role="backup"\} 100$/m);
+  match(text, /^lvsd_sync_installed_total\{result="updated"\} 10$/m);
+  match(text, /^lvsd_sync_dropped_total\{reason="no_dest"\} 2$/m);
+  match(text, /^lvsd_sync_send_errors_total 0$/m);
+  await assertPromtoolClean(text);
+  assertWellGrouped(text);
+});

@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { SyncDaemonStatus } from "../sync/daemon.ts";
 import type { Config, ServiceConfig } from "../config/mod.ts";
 
 /** Five IPVS counters, as `ipvsadm -L --stats` shows them (since start or the last zero). */
@@ -240,6 +241,8 @@ export interface AdminBackend {
   health?(): HealthView;
   /** VRRP instances (absent or empty: no vrrp_instances). */
   vrrp?(): VrrpView;
+  /** The connection-sync daemons running (absent: none, GET /v1/sync lists nothing). */
+  sync?(): SyncDaemonStatus[];
 }
 
 /** The key of a service: `proto:vip:port` (a group: its first address and port). */

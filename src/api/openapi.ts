@@ -24,6 +24,7 @@ const ref = (schema: z.ZodType) => {
 const PARAMS: Record<string, string> = {
   service: "A service key proto:vip:port, e.g. tcp:10.10.0.100:80 (a group: its first address and port)",
   dest: "A dest key address:port within the service, e.g. 10.20.0.11:80",
+  role: "A sync daemon role: master or backup",
 };
 
 /** Why each problem status is returned, for the document's response descriptions. */

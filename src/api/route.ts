@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SyncDaemonStatus } from "../sync/daemon.ts";
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { Committed } from "./commit.ts";
@@ -35,6 +36,7 @@ export type MetricsRenderer = (
     dataplane: DataplaneView;
     health?: HealthView;
     vrrp?: VrrpView;
+    sync?: SyncDaemonStatus[];
   },
 ) => string;
 

@@ -40,6 +40,7 @@ export const metaRoutes: RouteSpec[] = [
         dataplane: backend.dataplane(),
         health: backend.health?.(),
         vrrp: backend.vrrp?.(),
+        sync: backend.sync?.(),
       });
       return c.body(text, 200, { "content-type": METRICS_CONTENT_TYPE });
     },

@@ -180,6 +180,15 @@ const configObjectShape = {
     sloppy_tcp: z.boolean(),
   }),
   interfaces: z.array(z.strictObject({ name: z.string() })).min(1),
+  sync_daemon: z.strictObject({
+    master: z.record(z.string(), z.unknown()).nullable(),
+    backup: z.record(z.string(), z.unknown()).nullable(),
+    sync_threshold: z.tuple([z.int().min(0), z.int().min(0)]).describe(
+      "net.ipv4.vs.sync_threshold: threshold and period (default [3, 50])",
+    ),
+  }).partial().optional().describe(
+    "connection-sync daemons and rule (written only when one runs or the rule is not the default)",
+  ),
 };
 
 /** VIP failover instances in config-file form (keepalived's vrrp_instance keywords; read at start only). */
@@ -212,6 +221,7 @@ export const ConfigInput = named(
     interfaces: configObjectShape.interfaces,
     services: z.array(ServiceInput).optional(),
     vrrp_instances: VrrpInstances.optional(),
+    sync_daemon: configObjectShape.sync_daemon,
   }),
 );
 
@@ -441,3 +451,65 @@ export const connectionQueryParams = {
   limit: "page size, 1..10000 (default 100)",
   cursor: "next_cursor of the previous page",
 } as const;
+
+// ---------------------------------------------------------------- connection sync
+
+const syncDaemonFields = {
+  interface: z.string().describe("the multicast interface (ipvsadm --mcast-interface)"),
+  id: z.int().min(0).max(255).describe("syncid (0 = a backup takes any)"),
+  maxlen: z.int().min(1).max(65507).describe("UDP payload bytes per datagram (--sync-maxlen)"),
+  group: ipv4Text.describe("multicast group (--mcast-group)"),
+  port: z.int().min(1).max(65535).describe("UDP port (--mcast-port)"),
+  ttl: z.int().min(1).max(255).describe("multicast TTL (--mcast-ttl)"),
+  unicast_peer: ipv4Text.describe("send to (master) or take from (backup) this address instead of the group"),
+};
+
+export const SyncDaemonInput = named(
+  "SyncDaemonInput",
+  "A sync daemon to start, in config-file form (the sync_daemon block's master or backup; keepalived's lvs_sync_daemon words); only interface is required",
+  z.strictObject({
+    interface: syncDaemonFields.interface,
+    id: syncDaemonFields.id.optional(),
+    maxlen: syncDaemonFields.maxlen.optional(),
+    group: syncDaemonFields.group.optional(),
+    port: syncDaemonFields.port.optional(),
+    ttl: syncDaemonFields.ttl.optional(),
+    unicast_peer: syncDaemonFields.unicast_peer.optional(),
+  }),
+);
+
+export const SyncDaemonView = named(
+  "SyncDaemonView",
+  "A running sync daemon: its settings (maxlen resolved) and counters",
+  z.strictObject({
+    role: z.enum(["master", "backup"]),
+    interface: syncDaemonFields.interface,
+    id: syncDaemonFields.id,
+    maxlen: syncDaemonFields.maxlen,
+    group: syncDaemonFields.group,
+    port: syncDaemonFields.port,
+    ttl: syncDaemonFields.ttl,
+    unicast_peer: ipv4Text.nullable(),
+    stats: z.strictObject({
+      datagrams: count.describe("datagrams sent (master) or received (backup)"),
+      bytes: count,
+      conns: count.describe("entries sent (master) or decoded (backup)"),
+      send_errors: count.optional().describe("master: sends the socket refused"),
+      stale: count.optional().describe("master: queued connections already ended when read"),
+      installed: count.optional().describe("backup: entries installed as new connections or templates"),
+      updated: count.optional().describe("backup: entries that updated one already present"),
+      late_hops: count.optional().describe(
+        "backup: connections that got their client next hop after they were installed (it was not resolved yet)",
+      ),
+      drops: z.record(z.string(), count).optional().describe(
+        "backup: dropped datagrams or entries by reason (wrong_syncid, size_mismatch, ..., no_service, no_dest)",
+      ),
+    }),
+  }),
+);
+
+export const SyncView = named(
+  "SyncView",
+  "The connection-sync daemons running now (ipvsadm -L --daemon), master first",
+  z.strictObject({ daemons: z.array(SyncDaemonView) }),
+);

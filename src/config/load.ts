@@ -6,6 +6,7 @@
  */
 
 import { vrrpInstanceToObject } from "../vrrp/spec.ts";
+import { DEFAULT_SYNC_THRESHOLD, syncDaemonToObject } from "../sync/config.ts";
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema, describe, knownKeys, type ServiceConfig } from "./schema.ts";
@@ -380,6 +381,21 @@ export function configToObject(config: Config): Record<string, unknown> {
     })),
     // Only when configured, so that a config without VRRP reads as before.
     ...(config.vrrpInstances.length ? { vrrp_instances: config.vrrpInstances.map(vrrpInstanceToObject) } : {}),
+    // Written only when a daemon runs (configs without one stay as they were).
+    ...(config.syncDaemon.master || config.syncDaemon.backup ||
+        JSON.stringify(config.syncDaemon.syncThreshold) !== JSON.stringify(DEFAULT_SYNC_THRESHOLD)
+      ? { sync_daemon: syncDaemonsToObject(config) }
+      : {}),
+  };
+}
+
+/** The sync_daemon block of a config (both roles, null for one not running). */
+export function syncDaemonsToObject(config: Config): Record<string, unknown> {
+  const d = config.syncDaemon;
+  return {
+    master: d.master && syncDaemonToObject(d.master),
+    backup: d.backup && syncDaemonToObject(d.backup),
+    sync_threshold: [...d.syncThreshold],
   };
 }
 

@@ -71,6 +71,7 @@ Deno.test("defaults are filled in", () => {
       timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
       // The kernel's sysctl defaults.
       options: { connReuseMode: 1, expireNodestConn: false, expireQuiescentTemplate: false, sloppyTcp: false },
+      syncDaemon: { master: null, backup: null, syncThreshold: [3, 50] },
       interfaces: [{ name: "ext0" }, { name: "int0" }],
       services: [{
         proto: "tcp",

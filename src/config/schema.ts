@@ -14,6 +14,7 @@
 import { z } from "zod";
 import { MH_DEFAULT_TABLE_SIZE, MH_TABLE_SIZES } from "../dataplane/maglev.ts";
 import type { CheckSpec } from "../health/types.ts";
+import { DEFAULT_SYNC_THRESHOLD, SYNC_DEFAULTS, type SyncDaemonsConfig } from "../sync/config.ts";
 import { validateCheck } from "../health/options.ts";
 import { validateVrrpInstances, vrrpConfigIssues, type VrrpInstanceSpec } from "../vrrp/spec.ts";
 import {
@@ -250,6 +251,8 @@ export interface Config {
   services: ServiceConfig[];
   /** VIP failover: keepalived's vrrp_instance blocks (src/vrrp); empty = every VIP held, no VRRP. */
   vrrpInstances: VrrpInstanceSpec[];
+  /** Connection-sync daemons (ipvsadm --start-daemon; keepalived lvs_sync_daemon), kept across restarts. */
+  syncDaemon: SyncDaemonsConfig;
 }
 
 // ------------------------------------------------------------------- helpers
@@ -713,6 +716,46 @@ function vrrpInterfaces(
   }
 }
 
+// ---------------------------------------------------------- sync_daemon
+// Connection sync (issue 7): one block per role, keepalived's
+// lvs_sync_daemon words (interface, id, maxlen, port, ttl, group) plus
+// unicast_peer for networks without multicast.
+const multicastGroup = z.string().check(reject(
+  (v: string) => (parseIpv4(v) ?? 0) >>> 28 !== 0xe,
+  (v: string) => `${JSON.stringify(v)} is not an IPv4 multicast address (224.0.0.0/4)`,
+));
+const syncDaemonShape = {
+  interface: ifname,
+  id: intRange(0, 255).default(SYNC_DEFAULTS.syncid),
+  maxlen: intRange(1, 65535 - 20 - 8).optional(),
+  group: multicastGroup.default(SYNC_DEFAULTS.group),
+  port: intRange(1, 65535).default(SYNC_DEFAULTS.port),
+  ttl: intRange(1, 255).default(SYNC_DEFAULTS.ttl),
+  unicast_peer: ipv4.optional(),
+};
+// net.ipv4.vs.sync_threshold "threshold period": proc_do_sync_threshold
+// wants both ≥ 0 and the threshold below a non-zero period.
+const syncThreshold = z.tuple([intRange(0, INT_MAX), intRange(0, INT_MAX)]).check(reject(
+  ([t, p]: [number, number]) => p > 0 && t >= p,
+  ([t, p]: [number, number]) => `threshold ${t} must be below the period ${p} (or the period 0: sync once)`,
+));
+const syncDaemonsShape = {
+  master: z.strictObject(syncDaemonShape).nullable().default(null),
+  backup: z.strictObject(syncDaemonShape).nullable().default(null),
+  sync_threshold: syncThreshold.default([...DEFAULT_SYNC_THRESHOLD] as [number, number]),
+};
+function syncDaemonFrom(d: z.output<z.ZodObject<typeof syncDaemonShape>> | null) {
+  return d && {
+    mcastInterface: d.interface,
+    syncid: d.id,
+    maxlen: d.maxlen ?? null,
+    group: d.group,
+    port: d.port,
+    ttl: d.ttl,
+    peer: d.unicast_peer ?? null,
+  };
+}
+
 const rootShape = {
   workers: z.union([z.literal("auto"), intRange(1, 16)], {
     error: (iss) =>
@@ -744,6 +787,7 @@ const rootShape = {
     }),
   ).default([]),
   vrrp_instances: vrrpInstances.optional(),
+  sync_daemon: z.strictObject(syncDaemonsShape).prefault({}),
 };
 
 /** The file's schema; its output is snake_case and turned into Config below. */
@@ -775,6 +819,11 @@ function tableEntries(
 
 export const configSchema = z.strictObject(rootShape).check(tableEntries).check(vrrpInterfaces).transform(
   (c): Config => ({
+    syncDaemon: {
+      master: syncDaemonFrom(c.sync_daemon.master),
+      backup: syncDaemonFrom(c.sync_daemon.backup),
+      syncThreshold: [c.sync_daemon.sync_threshold[0], c.sync_daemon.sync_threshold[1]],
+    },
     workers: c.workers,
     connTableSize: c.conn_table_size,
     kernelGuard: c.kernel_guard,
@@ -859,6 +908,9 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
     "services.persistence": persistenceShape,
     "services.dests": destShape,
     "services.sorry_server": sorryShape,
+    "sync_daemon": syncDaemonsShape,
+    "sync_daemon.master": syncDaemonShape,
+    "sync_daemon.backup": syncDaemonShape,
   };
   return Object.keys(shapes[at] ?? {});
 }

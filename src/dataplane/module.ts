@@ -19,6 +19,22 @@ export interface DataplaneExports {
   conn_lookup_in(proto: number, caddr: number, cport: number, vaddr: number, vport: number, now: number): number;
   conn_lookup_out(proto: number, daddr: number, dport: number, caddr: number, cport: number, now: number): number;
   sched_pick(copy: number, svcIndex: number, saddr: number, sport: number, daddr: number, now: number): number;
+  sync_install(
+    proto: number,
+    template: number,
+    inactive: number,
+    state: number,
+    caddr: number,
+    cport: number,
+    vaddr: number,
+    vport: number,
+    daddr: number,
+    dport: number,
+    timeout: number,
+    ciface: number,
+    cvlan: number,
+    now: number,
+  ): number;
   drop_reason_names(): number;
   tcp_state_names(): number;
   sched_names(): number;

@@ -50,6 +50,9 @@ export const DEFAULT_OPTIONS: Readonly<DataplaneOptions> = Object.freeze({
   sloppyTcp: false,
 });
 
+/** net.ipv4.vs.sync_threshold's default: 3 50 (DEFAULT_SYNC_THRESHOLD, DEFAULT_SYNC_PERIOD). */
+export const SYNC_RULE_DEFAULTS = Object.freeze({ threshold: 3, period: 50 });
+
 /** Options for a new shared state. */
 export interface SharedStateOptions {
   /** Connection table entries (power of two). */
@@ -99,7 +102,10 @@ export class SharedState {
     }
     const connBase = align(l.FIXED_END, 64);
     const ridxBase = connBase + cap * l.CONN_SIZE;
-    const ioBase = align(ridxBase + cap * 2 * 8, 65536);
+    // Connection sync: the per-slot array (in_pkts, old_state) and one ring per worker.
+    const syncAuxBase = align(ridxBase + cap * 2 * 8, 64);
+    const syncRingBase = align(syncAuxBase + cap * l.SYNC_AUX_SIZE, 64);
+    const ioBase = align(syncRingBase + opts.workers * l.SYNC_RING_STRIDE, 65536);
     const total = ioBase + opts.workers * l.IO_STRIDE;
     const pages = Math.ceil(total / 65536);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -120,6 +126,9 @@ export class SharedState {
     v.setUint32(c + l.CTRL_CONN_BASE, connBase, true);
     v.setUint32(c + l.CTRL_RIDX_BASE, ridxBase, true);
     v.setUint32(c + l.CTRL_IO_BASE, ioBase, true);
+    v.setUint32(c + l.CTRL_SYNC_AUX_BASE, syncAuxBase, true);
+    v.setUint32(c + l.CTRL_SYNC_RING_BASE, syncRingBase, true);
+    this.setSyncRule(SYNC_RULE_DEFAULTS);
     v.setUint32(c + l.CTRL_WORKERS, opts.workers, true);
     v.setBigUint64(c + l.CTRL_MEM_ADDR, memoryAddress(this.memory), true);
     this.setTimeouts(opts.timeouts ?? { tcp: 900, tcpfin: 120, udp: 300 });
@@ -193,6 +202,43 @@ export class SharedState {
     const l = this.layout;
     const parts = addr.split(".").map(Number);
     this.u8.set(parts, l.CTRL + l.CTRL_IFACES + slot * l.IFACE_SIZE + l.IFACE_ADDR);
+  }
+
+  /**
+   * The sync rule's sysctls (net.ipv4.vs.sync_threshold = threshold
+   * period). Throws naming the value the kernel would refuse.
+   */
+  setSyncRule(r: { threshold: number; period: number }): void {
+    const ok = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+    if (!ok(r.threshold) || !ok(r.period) || (r.period > 0 && r.threshold >= r.period)) {
+      throw new Error(
+        `Cannot set sync_threshold "${r.threshold} ${r.period}": the threshold must be below a non-zero period`,
+      );
+    }
+    const l = this.layout;
+    this.view.setUint32(l.CTRL + l.CTRL_SYNC_THRESHOLD, r.threshold, true);
+    this.view.setUint32(l.CTRL + l.CTRL_SYNC_PERIOD, r.period, true);
+  }
+
+  /** The sync rule's sysctls now. */
+  syncRule(): { threshold: number; period: number } {
+    const l = this.layout;
+    return {
+      threshold: this.view.getUint32(l.CTRL + l.CTRL_SYNC_THRESHOLD, true),
+      period: this.view.getUint32(l.CTRL + l.CTRL_SYNC_PERIOD, true),
+    };
+  }
+
+  /** Turns the workers' sync queueing on (a sync master runs) or off. */
+  setSyncMaster(on: boolean): void {
+    const l = this.layout;
+    Atomics.store(new Uint32Array(this.memory.buffer), (l.CTRL + l.CTRL_SYNC_STATE) >> 2, on ? l.SYNC_MASTER : 0);
+  }
+
+  /** Byte offset of worker `w`'s sync ring. */
+  syncRingBase(w: number): number {
+    return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_SYNC_RING_BASE, true) +
+      w * this.layout.SYNC_RING_STRIDE;
   }
 
   /** True while connections or persistence templates still count against dest `id`. */

@@ -102,8 +102,21 @@ export type Command =
   | { kind: "set"; timeouts: { tcp: number; tcpfin: number; udp: number } }
   | { kind: "restore" }
   | { kind: "save"; numeric: boolean; thresholds: boolean }
+  | { kind: "start-daemon"; role: "master" | "backup"; daemon: DaemonSettings }
+  | { kind: "stop-daemon"; role: "master" | "backup" }
   | { kind: "help" }
   | { kind: "version" };
+
+/** --start-daemon's options, ipvsadm's defaults filled in (--mcast-interface eth0, DEF_MCAST_IFN). */
+export interface DaemonSettings {
+  mcastInterface: string;
+  syncid: number;
+  /** --sync-maxlen; null = the kernel's default (the interface MTU - 28). */
+  maxlen: number | null;
+  group: string;
+  port: number;
+  ttl: number;
+}
 
 /** How to reach lvsd, when given on the command line. */
 export interface ClientOptions {
@@ -254,6 +267,7 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
   if (first === "help") return { command: { kind: "help" }, client, warnings };
   if (first === "version") return { command: { kind: "version" }, client, warnings };
   const cmd: CommandName = first;
+  const startArg = ev.arg;
   if (cmd === "start-daemon" || cmd === "stop-daemon") {
     if (ev.arg !== "master" && ev.arg !== "backup") {
       // Both messages as ipvsadm.c words them.
@@ -281,6 +295,14 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
   let tunType: "ipip" | "gue" = "ipip";
   let tunPort: number | null = null;
   let mhTableSize: number | null = null;
+  const daemon: DaemonSettings = {
+    mcastInterface: "eth0",
+    syncid: 0,
+    maxlen: null,
+    group: "224.0.0.81",
+    port: 8848,
+    ttl: 1,
+  };
 
   for (;;) {
     ev = scanner.next();
@@ -358,26 +380,28 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
         lThreshold = stringToNumber(arg, 0, INT_MAX) ?? fail("illegal l_threshold specified");
         break;
       case "syncid":
-        if (stringToNumber(arg, 0, 255) === null) fail("illegal syncid specified");
+        daemon.syncid = stringToNumber(arg, 0, 255) ?? fail("illegal syncid specified");
         break;
       case "mcast-group":
         if (arg.includes(":")) {
           if (!/^ff[0-9a-f]{0,2}:/i.test(arg) || !URL.canParse(`http://[${arg}]/`)) {
             fail(`invalid IPv6 mcast-group \`${arg}'`);
           }
+          fail(`an IPv6 mcast-group (${arg}) is not supported by lvsd: its sync daemon is IPv4 only`);
         } else {
           const a = parseIpv4(arg);
           if (a === null || a >>> 28 !== 0xe) fail(`invalid IPv4 mcast-group \`${arg}'`);
+          daemon.group = arg;
         }
         break;
       case "mcast-port":
-        if (stringToNumber(arg, 1, 65535) === null) fail("illegal mcast-port specified");
+        daemon.port = stringToNumber(arg, 1, 65535) ?? fail("illegal mcast-port specified");
         break;
       case "mcast-ttl":
-        if (stringToNumber(arg, 1, 255) === null) fail("illegal mcast-ttl specified");
+        daemon.ttl = stringToNumber(arg, 1, 255) ?? fail("illegal mcast-ttl specified");
         break;
       case "sync-maxlen":
-        if (stringToNumber(arg, 1, 65535 - 20 - 8) === null) fail("illegal sync-maxlen specified");
+        daemon.maxlen = stringToNumber(arg, 1, 65535 - 20 - 8) ?? fail("illegal sync-maxlen specified");
         break;
       case "ipv6":
         // -6 only qualifies a fwmark service, which must come first.
@@ -408,6 +432,8 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
         mhTableSize = stringToNumber(arg, 1, INT_MAX) ?? fail("illegal mh-table-size specified");
         break;
       case "mcast-interface":
+        daemon.mcastInterface = arg;
+        break;
       case "connection":
       case "numeric":
       case "timeout":
@@ -536,8 +562,9 @@ async function parse(argv: readonly string[], resolver: Resolver): Promise<Invoc
       };
       return { command: { kind: "list", what, service, options }, client, warnings };
     }
-    default:
-      // start-daemon, stop-daemon (their arguments were checked above).
-      fail("the connection sync daemon (--start-daemon, --stop-daemon) is not supported by lvsd yet", 1);
+    case "start-daemon":
+      return { command: { kind: cmd, role: startArg as "master" | "backup", daemon }, client, warnings };
+    case "stop-daemon":
+      return { command: { kind: cmd, role: startArg as "master" | "backup" }, client, warnings };
   }
 }

@@ -5,8 +5,9 @@
  *
  * - -L: GET /v1/status and /v1/services (one service: /v1/services/{key});
  *   -c: GET /v1/connections, page after page to the end; --timeout:
- *   GET /v1/timeouts; --daemon: lvsd runs no sync daemon, so, like ipvsadm
- *   with none running, nothing.
+ *   GET /v1/timeouts; --daemon: GET /v1/sync, one line per running daemon
+ *   (none: nothing, as ipvsadm).
+ * - --start-daemon / --stop-daemon: PUT / DELETE /v1/sync/{role}.
  * - -S: GET /v1/services, in -R's format.
  * - -Z: POST /v1/stats/zero, with {"service": key} for one service.
  *
@@ -122,7 +123,11 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
   switch (cmd.kind) {
     case "list": {
       const o = cmd.options;
-      if (cmd.what === "daemon") return;
+      if (cmd.what === "daemon") {
+        const v = await api.request<{ daemons: SyncDaemonLine[] }>({ method: "GET", path: "/v1/sync" });
+        ctx.stdout((v?.daemons ?? []).map(daemonLine).join(""));
+        return;
+      }
       if (cmd.what === "timeouts") {
         const t = await api.request<{ tcp: number; tcpfin: number; udp: number }>({
           method: "GET",
@@ -171,6 +176,26 @@ export async function runCommand(cmd: Command, ctx: RunContext): Promise<void> {
         throw asIpvsadmError("zero", e);
       });
       return;
+    case "start-daemon": {
+      const d = cmd.daemon;
+      const body = {
+        interface: d.mcastInterface,
+        id: d.syncid,
+        ...(d.maxlen !== null ? { maxlen: d.maxlen } : {}),
+        group: d.group,
+        port: d.port,
+        ttl: d.ttl,
+      };
+      await api.request({ method: "PUT", path: `/v1/sync/${cmd.role}`, body }).catch((e) => {
+        throw asIpvsadmError("start_daemon", e);
+      });
+      return;
+    }
+    case "stop-daemon":
+      await api.request({ method: "DELETE", path: `/v1/sync/${cmd.role}` }).catch((e) => {
+        throw asIpvsadmError("stop_daemon", e);
+      });
+      return;
     default: {
       const op = editOpOf(cmd);
       if (op === null) throw new Error(`lvsadm cannot run "${cmd.kind}" here`);
@@ -198,7 +223,30 @@ const IPVS_STRERROR: Record<string, { 404?: string; 409?: string; dest404?: stri
   delete_dest: { 404: "Service not defined", dest404: "No such destination" },
   zero: { 404: "No such service" },
   list: { 404: "No such service" },
+  // EEXIST / ESRCH from the kernel's sync daemon calls.
+  start_daemon: { 409: "Daemon has already run" },
+  stop_daemon: { 404: "No daemon is running" },
 };
+
+/** A daemon as GET /v1/sync lists it (the fields -L --daemon prints). */
+interface SyncDaemonLine {
+  role: string;
+  interface: string;
+  id: number;
+  maxlen: number;
+  group: string;
+  port: number;
+  ttl: number;
+}
+
+/**
+ * ipvsadm's -L --daemon line for one daemon (list_daemon, ipvsadm 1.29+):
+ * a kernel with the multicast options returns them all, so all are shown.
+ */
+export function daemonLine(d: SyncDaemonLine): string {
+  return `${d.role} sync daemon (mcast=${d.interface}, syncid=${d.id}, maxlen=${d.maxlen}, group=${d.group}, ` +
+    `port=${d.port}, ttl=${d.ttl})\n`;
+}
 
 function asIpvsadmError(op: string, e: unknown): unknown {
   if (!(e instanceof LvsdError) || e.kind !== "api" || (e.status !== 404 && e.status !== 409)) return e;

@@ -39,6 +39,7 @@ import { serviceViews } from "../api/views.ts";
 import { ESTIMATION_INTERVAL_MS, RateEstimator } from "./estimator.ts";
 import { KEPT_KEYS, prepareState, tableDigest } from "./state_file.ts";
 import type { Supervisor } from "./supervisor.ts";
+import type { SyncDaemonStatus } from "../sync/daemon.ts";
 
 /** Where the backend keeps things, and what it tells the log. */
 export interface BackendOptions {
@@ -116,6 +117,10 @@ export class DirectorBackend implements AdminBackend {
 
   vrrp(): VrrpView {
     return this.vrrpView?.() ?? { instances: [] };
+  }
+
+  sync(): SyncDaemonStatus[] {
+    return this.#sup.syncStatus();
   }
 
   /** Told after every applied change (API or SIGHUP) with the configured table now in force. */
@@ -264,6 +269,7 @@ export class DirectorBackend implements AdminBackend {
       { counters: t.globals, drops: t.drops },
       // The first 50 only, without counting the rest: a full scan of a big table every second is not cheap.
       scanConnections(sup.state, sup.services, { limit: 50 }, undefined, false),
+      sup.syncStatus(),
     );
   }
 

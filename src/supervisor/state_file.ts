@@ -21,9 +21,10 @@
 
 import { parse, stringify } from "yaml";
 import { type Config, ConfigError, configFromObject, configToObject } from "../config/mod.ts";
+import { syncDaemonsToObject } from "../config/load.ts";
 
 /** The part of a config the state file keeps (what the admin API and SIGHUP change). */
-export const KEPT_KEYS = ["timeouts", "options", "services"] as const;
+export const KEPT_KEYS = ["timeouts", "options", "services", "sync_daemon"] as const;
 const KEPT = KEPT_KEYS;
 
 /** The digest of a config's service table (timeouts, options, services), normalised. */
@@ -61,6 +62,9 @@ export async function prepareState(
     saved_at: new Date().toISOString(),
   };
   for (const k of KEPT) doc[k] = obj[k];
+  // Always written: a daemon stopped since start must stay stopped after a
+  // restart, whatever the config file's block says.
+  doc.sync_daemon = syncDaemonsToObject(config);
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   await Deno.mkdir(dir, { recursive: true });
   // Unique per write: two prepared writes must never share (and steal) a temp file.

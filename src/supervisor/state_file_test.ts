@@ -73,3 +73,31 @@ Deno.test("state file: a prepared write changes nothing until committed, and dis
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("state file: a sync daemon started at run time comes back; one stopped stays stopped over the file's block", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const withBackup = parseConfig(FILE + "sync_daemon: { backup: { interface: eth1, id: 4 } }\n", "f");
+    const digest = await tableDigest(withBackup);
+    // lvsadm --start-daemon master: both run now.
+    const both = structuredClone(withBackup);
+    both.syncDaemon.master = { ...withBackup.syncDaemon.backup!, syncid: 9, peer: "10.9.0.2" };
+    const path = `${dir}/state.yaml`;
+    await writeState(path, both, digest);
+    const r = await restoreState(path, withBackup);
+    assert.equal(r.kind, "restored");
+    if (r.kind === "restored") assert.deepEqual(r.config.syncDaemon, both.syncDaemon);
+    // lvsadm --stop-daemon backup and master: the file's backup block must not come back.
+    const none = structuredClone(withBackup);
+    none.syncDaemon = { master: null, backup: null, syncThreshold: [3, 10] };
+    await writeState(path, none, digest);
+    const r2 = await restoreState(path, withBackup);
+    assert.equal(r2.kind, "restored");
+    // The rule (sync_threshold) is kept too.
+    if (r2.kind === "restored") {
+      assert.deepEqual(r2.config.syncDaemon, { master: null, backup: null, syncThreshold: [3, 10] });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,7 +4,7 @@
  * expires connections and keeps the kernel guard in place.
  */
 import { publishHeldAddresses } from "../vrrp/service.ts";
-import { type Config, type OptionsConfig, serviceAddresses, serviceLabel } from "../config/mod.ts";
+import { type Config, ConfigError, type OptionsConfig, serviceAddresses, serviceLabel } from "../config/mod.ts";
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
@@ -23,6 +23,9 @@ import type { StatsView } from "../api/model.ts";
 import { planServices } from "./reconfigure.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
 import { CMD_CLOSED } from "../../workers/pump.ts";
+import { SyncBackup, type SyncDaemonStatus, SyncMaster } from "../sync/daemon.ts";
+import type { SyncDaemonConfig, SyncRole } from "../sync/config.ts";
+import { SyncDaemons } from "../sync/daemons.ts";
 
 /** How the supervisor is started. */
 export interface SupervisorOptions {
@@ -85,6 +88,8 @@ export class Supervisor {
   #guardSpec: string | null = null;
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
+  /** The connection-sync daemons running now (src/sync/daemon.ts). */
+  #sync: SyncDaemons;
 
   private constructor(
     config: Config,
@@ -100,6 +105,12 @@ export class Supervisor {
     this.#fanoutGroup = Deno.pid & 0xffff;
     this.#log = opts.log ?? ((l) => console.log(l));
     this.services = this.#plan(config);
+    const names = ifaces.map((i) => i.name);
+    this.#sync = new SyncDaemons(
+      (role, cfg) =>
+        role === "master" ? SyncMaster.start(state, cfg, this.#log) : SyncBackup.start(state, cfg, names, this.#log),
+      this.#log,
+    );
   }
 
   /** Builds the shared state, installs the guard, resolves dests, starts workers. */
@@ -114,6 +125,8 @@ export class Supervisor {
     // VRRP: the held-address list goes in before any worker runs, so that a
     // backup never answers for an address, not even for a moment.
     publishHeldAddresses(state, config.vrrpInstances);
+    const [threshold, period] = config.syncDaemon.syncThreshold;
+    state.setSyncRule({ threshold, period });
     const ifaces = config.interfaces.map((i, slot) => {
       const ifindex = interfaceIndex(i.name);
       state.setInterface(slot, ifindex, interfaceMac(i.name), interfaceMtu(i.name));
@@ -129,6 +142,15 @@ export class Supervisor {
       for (let w = 0; w < workers; w++) sup.#slots.push({ id: w, fds: [], restarts: 0, stopping: false });
       await Promise.all(sup.#slots.map((s) => sup.#spawn(s)));
       sup.#scheduleTick();
+      // A configured daemon that cannot start (its interface went away) is
+      // logged, not fatal: the director still forwards.
+      for (const role of ["master", "backup"] as const) {
+        const cfg = config.syncDaemon[role];
+        if (!cfg) continue;
+        await sup.startSync(role, cfg).catch((e) =>
+          sup.#log(`lvsd: cannot start the ${role} sync daemon: ${(e as Error).message}`)
+        );
+      }
     } catch (e) {
       await sup.stop();
       throw e;
@@ -311,6 +333,13 @@ export class Supervisor {
       if (JSON.stringify(config.vrrpInstances) !== JSON.stringify(old.vrrpInstances)) {
         notes.push("vrrp_instances changed: takes effect at the next restart (the running instances are kept)");
       }
+      // Sync daemons first: one that cannot start refuses the change before anything flips.
+      // Refused like a config the director cannot run (the API answers 422).
+      await this.#sync.applyChange(old.syncDaemon, config.syncDaemon, notes).catch((e) => {
+        throw e instanceof ConfigError
+          ? e
+          : new ConfigError("sync_daemon", [{ path: "sync_daemon", message: (e as Error).message }]);
+      });
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -352,6 +381,8 @@ export class Supervisor {
       this.#running = running;
       this.state.setTimeouts(config.timeouts);
       this.state.setOptions(config.options);
+      const [threshold, period] = config.syncDaemon.syncThreshold;
+      this.state.setSyncRule({ threshold, period });
       // Keep what a restart would need to change in the running config.
       this.#config = {
         ...config,
@@ -490,11 +521,35 @@ export class Supervisor {
     return this.#slots.map((s) => s.restarts);
   }
 
-  /** Stops workers (joined, sockets closed), timers and the kernel guard. */
+  /**
+   * Starts the sync daemon `role` with `cfg` at run time (lvsadm
+   * --start-daemon through a reload, or a VRRP state change); one already
+   * running with another config is replaced, with the same config it is
+   * left alone. Throws, leaving the role as it was, when the interface or
+   * socket cannot be used. Not kept in the config: a reload leaves a role
+   * alone unless its sync_daemon block changes.
+   */
+  startSync(role: SyncRole, cfg: SyncDaemonConfig): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error("the director is stopping"));
+    return this.#sync.start(role, cfg);
+  }
+
+  /** Stops the sync daemon `role`; returns false when none was running. */
+  stopSync(role: SyncRole): boolean {
+    return this.#sync.stop(role);
+  }
+
+  /** The sync daemons running now, master first, with their counters. */
+  syncStatus(): SyncDaemonStatus[] {
+    return this.#sync.status();
+  }
+
+  /** Stops workers (joined, sockets closed), timers, the sync daemons and the kernel guard. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#tickTimer);
+    await this.#sync.close(); // a start under way ends first, then is stopped
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
     if (this.#config.kernelGuard === "nftables") await removeGuard();
   }

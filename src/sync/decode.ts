@@ -22,7 +22,7 @@
  * ends (allowing zero padding to the next 4-byte boundary after the last
  * one), and that padding bytes are zero, as every kernel master writes them.
  */
-import { formatIpv4 } from "../config/members.ts";
+import { ipv4Text } from "./addr_cache.ts";
 import {
   type DatagramDropReason,
   type EntryDropReason,
@@ -189,11 +189,11 @@ function entryConn(v: DataView, off: number, o: Options): SyncConn {
     proto: protoName(v.getUint8(off + 1))!,
     state: v.getUint16(off + 8),
     flags: flagsOnReceive(v.getUint32(off + 4)),
-    caddr: formatIpv4(v.getUint32(off + 24)),
+    caddr: ipv4Text(v.getUint32(off + 24)),
     cport: v.getUint16(off + 10),
-    vaddr: formatIpv4(v.getUint32(off + 28)),
+    vaddr: ipv4Text(v.getUint32(off + 28)),
     vport: v.getUint16(off + 12),
-    daddr: formatIpv4(v.getUint32(off + 32)),
+    daddr: ipv4Text(v.getUint32(off + 32)),
     dport: v.getUint16(off + 14),
     fwmark: v.getUint32(off + 16),
     timeout: v.getUint32(off + 20),

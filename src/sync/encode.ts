@@ -5,7 +5,7 @@
  * that would take the message past maxlen starts the next message. No
  * padding follows the last entry, and an empty message is never sent.
  */
-import { parseIpv4 } from "../config/members.ts";
+import { ipv4Number } from "./addr_cache.ts";
 import {
   IPVS_OPT_SEQ_DATA,
   MAX_CONNS_PER_MESSAGE,
@@ -39,7 +39,7 @@ function checkInt(where: string, v: unknown, max: number): number {
 }
 
 function checkAddr(where: string, v: unknown): number {
-  const n = typeof v === "string" ? parseIpv4(v) : null;
+  const n = typeof v === "string" ? ipv4Number(v) : null;
   if (n === null) throw new RangeError(`${where}: ${JSON.stringify(v)} is not a dotted-quad IPv4 address`);
   return n;
 }

@@ -72,6 +72,39 @@ export async function hostIPv4Addresses(): Promise<string[]> {
   return out;
 }
 
+/** The first IPv4 address of interface `name`; throws naming the interface when it has none. */
+export async function interfaceIPv4(name: string): Promise<string> {
+  const links = await ipJson(
+    ["-4", "addr", "show", "dev", name],
+    `Cannot read the addresses of interface "${name}"`,
+  ) as { addr_info?: { family?: string; local?: string }[] }[];
+  for (const link of links) {
+    for (const a of link.addr_info ?? []) if (a.family === "inet" && a.local) return a.local;
+  }
+  throw new Error(`Cannot use interface "${name}": it has no IPv4 address`);
+}
+
+/** One route of the main IPv4 table: `dst` is "default" or a prefix ("10.0.0.0/8", or an address for a /32). */
+export interface TableRoute {
+  dst: string;
+  dev: string;
+  gateway?: string;
+}
+
+/** The main IPv4 routing table, unicast routes only (one `ip` call, for lookups in bulk). */
+export async function routeTable(): Promise<TableRoute[]> {
+  const routes = await ipJson(
+    ["-4", "route", "show", "table", "main"],
+    "Cannot read the routing table",
+  ) as { dst?: string; dev?: string; gateway?: string; type?: string }[];
+  const out: TableRoute[] = [];
+  for (const r of routes) {
+    if (!r.dst || !r.dev || (r.type && r.type !== "unicast")) continue;
+    out.push(r.gateway ? { dst: r.dst, dev: r.dev, gateway: r.gateway } : { dst: r.dst, dev: r.dev });
+  }
+  return out;
+}
+
 /** Where the kernel would send a packet for an address. */
 export interface Route {
   /** Outgoing interface. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SyncDaemonStatus } from "../../src/sync/daemon.ts";
 import { type Config, configFromObject } from "../../src/config/mod.ts";
 import type {
   AdminBackend,
@@ -125,6 +126,24 @@ export class FakeBackend implements AdminBackend {
     this.#config = next;
     this.generation++;
     return [`generation ${this.generation}: ${before} -> ${next.services.length} services`];
+  }
+
+  /** The sync daemons its config says run, with made-up counters. */
+  sync(): SyncDaemonStatus[] {
+    return (["master", "backup"] as const).flatMap((role) => {
+      const c = this.#config.syncDaemon[role];
+      if (!c) return [];
+      const stats = role === "master" ? { datagrams: 3, conns: 100, bytes: 3624, send_errors: 0, stale: 1 } : {
+        datagrams: 4,
+        conns: 100,
+        bytes: 3632,
+        installed: 90,
+        updated: 10,
+        late_hops: 0,
+        drops: { wrong_syncid: 1 },
+      };
+      return [{ role, config: { ...c, maxlen: c.maxlen ?? 1472 }, stats }];
+    });
   }
 
   runtime(): Map<string, ServiceRuntime> {

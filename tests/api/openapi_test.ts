@@ -33,6 +33,7 @@ Deno.test("(a) the document's paths and methods are exactly the routes registere
     "DELETE /v1/services",
     "DELETE /v1/services/:service",
     "DELETE /v1/services/:service/dests/:dest",
+    "DELETE /v1/sync/:role",
     "GET /health",
     "GET /metrics",
     "GET /openapi.json",
@@ -46,6 +47,7 @@ Deno.test("(a) the document's paths and methods are exactly the routes registere
     "GET /v1/services/:service/dests/:dest",
     "GET /v1/stats",
     "GET /v1/status",
+    "GET /v1/sync",
     "GET /v1/timeouts",
     "GET /v1/vrrp",
     "PATCH /v1/services/:service",
@@ -55,6 +57,7 @@ Deno.test("(a) the document's paths and methods are exactly the routes registere
     "POST /v1/services/:service/dests",
     "POST /v1/stats/zero",
     "PUT /v1/config",
+    "PUT /v1/sync/:role",
     "PUT /v1/timeouts",
   ]);
 });
@@ -136,6 +139,14 @@ Deno.test("(b) real responses of every route parse with the document's schemas; 
   await check("GET", "/v1/health");
   await check("GET", "/v1/vrrp");
   await check("PUT", "/v1/timeouts", { tcp: 10, tcpfin: 0 });
+  await check("GET", "/v1/sync");
+  await check("PUT", "/v1/sync/master", { interface: "int0", id: 3 });
+  await check("PUT", "/v1/sync/master", { interface: "int0", id: 3 });
+  await check("PUT", "/v1/sync/backup", { interface: "int0", group: "10.0.0.1" });
+  await check("PUT", "/v1/sync/other", { interface: "int0" });
+  await check("GET", "/v1/config");
+  await check("DELETE", "/v1/sync/master");
+  await check("DELETE", "/v1/sync/master");
   await check("DELETE", svc);
   await check("DELETE", "/v1/services");
   await check("GET", "/v1/services/tcp:10.10.0.100:80");

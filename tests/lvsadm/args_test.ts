@@ -134,16 +134,10 @@ const REFUSED: [string[], number, string, string][] = [
   [["--start-daemon", "master", "--sync-maxlen", "65508"], 2, "illegal sync-maxlen specified", "65535-20-8"],
   [["--start-daemon", "master", "-n"], 2, "Illegal 'numeric' option with the 'start-daemon' command", "table"],
   [
-    ["--start-daemon", "master"],
-    1,
-    "the connection sync daemon (--start-daemon, --stop-daemon) is not supported by lvsd yet",
-    "lvsd",
-  ],
-  [
-    ["--stop-daemon", "backup", "--syncid", "3"],
-    1,
-    "the connection sync daemon (--start-daemon, --stop-daemon) is not supported by lvsd yet",
-    "lvsd",
+    ["--start-daemon", "master", "--mcast-group", "ff02::81"],
+    2,
+    "an IPv6 mcast-group (ff02::81) is not supported by lvsd: its sync daemon is IPv4 only",
+    "lvsd: IPv4 sync only",
   ],
   // -6 without -f.
   [["-L", "-6"], 2, "-6 used before -f\n", "parse_options '6'"],
@@ -428,6 +422,38 @@ Deno.test("args: --set takes three timeouts, 0 allowed (parse_timeout 0..MAX_TIM
   deepStrictEqual((await parseOk(["--set", "0", "0", "5"])).command, {
     kind: "set",
     timeouts: { tcp: 0, tcpfin: 0, udp: 5 },
+  });
+});
+
+Deno.test("args: --start-daemon with every option, ipvsadm's defaults otherwise; --stop-daemon", async () => {
+  const full = (await parseOk([
+    "--start-daemon",
+    "backup",
+    "--mcast-interface=int0",
+    "--syncid",
+    "7",
+    "--sync-maxlen",
+    "1400",
+    "--mcast-group",
+    "239.1.2.3",
+    "--mcast-port",
+    "9000",
+    "--mcast-ttl",
+    "3",
+  ])).command;
+  deepStrictEqual(full, {
+    kind: "start-daemon",
+    role: "backup",
+    daemon: { mcastInterface: "int0", syncid: 7, maxlen: 1400, group: "239.1.2.3", port: 9000, ttl: 3 },
+  });
+  deepStrictEqual((await parseOk(["--start-daemon", "master"])).command, {
+    kind: "start-daemon",
+    role: "master",
+    daemon: { mcastInterface: "eth0", syncid: 0, maxlen: null, group: "224.0.0.81", port: 8848, ttl: 1 },
+  });
+  deepStrictEqual((await parseOk(["--stop-daemon", "backup", "--syncid", "3"])).command, {
+    kind: "stop-daemon",
+    role: "backup",
   });
 });
 

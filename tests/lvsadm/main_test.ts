@@ -29,6 +29,7 @@ function defaultRoute(r: Recorded): Answer {
     return { status: 200, body: { tcp: 900, tcpfin: 120, udp: 300 } };
   }
   if (r.method === "POST" && r.path === "/v1/stats/zero") return { status: 204 };
+  if (r.method === "GET" && r.path === "/v1/sync") return { status: 200, body: { daemons: [] } };
   if (r.method === "POST") return { status: 201, body: {} };
   return { status: 200, body: { changes: [], generation: 4 } };
 }
@@ -195,9 +196,9 @@ Deno.test("main: --timeout, --daemon, -S", async () => {
     const t = await run(url, ["-L", "--timeout"]);
     deepStrictEqual([t.code, t.stdout], [0, "TIMEOUTS 900 120 300\n"]);
     reqs.length = 0;
-    // lvsd runs no sync daemon: nothing to show, as ipvsadm with none running.
+    // No sync daemon running: nothing to show, as ipvsadm with none running.
     const d = await run(url, ["-L", "--daemon"]);
-    deepStrictEqual([d.code, d.stdout, reqs.length], [0, "", 0]);
+    deepStrictEqual([d.code, d.stdout, reqs.map((r) => r.path)], [0, "", ["/v1/sync"]]);
     const calls: FmtCall[] = [];
     const s = await run(url, ["-S", "-n", "--save-thresholds"], { calls });
     deepStrictEqual([s.code, s.stdout], [0, "SAVE\n"]);
@@ -352,5 +353,57 @@ Deno.test("main: lvsadmMain (the real formatter and resolver) runs a numeric com
       path: "/v1/services/tcp:10.0.0.1:80/dests",
       body: { address: "10.20.0.12", forward: "route", weight: 1, u_threshold: 0, l_threshold: 0 },
     }]);
+  });
+});
+
+Deno.test("main: --start-daemon / --stop-daemon are their routes; -L --daemon prints ipvsadm's lines; libipvs's errors", async () => {
+  const daemon = (role: string, id: number) => ({
+    role,
+    interface: "int0",
+    id,
+    maxlen: 1472,
+    group: "224.0.0.81",
+    port: 8848,
+    ttl: 1,
+    unicast_peer: null,
+    stats: { datagrams: 0, bytes: 0, conns: 0 },
+  });
+  const route = (r: Recorded): Answer => {
+    if (r.method === "GET" && r.path === "/v1/sync") {
+      return { status: 200, body: { daemons: [daemon("master", 1), daemon("backup", 2)] } };
+    }
+    if (r.method === "PUT" && r.path === "/v1/sync/backup") {
+      return { status: 409, body: { status: 409, detail: "the backup sync daemon is already running" } };
+    }
+    if (r.method === "DELETE" && r.path === "/v1/sync/master") {
+      return { status: 404, body: { status: 404, detail: "no master sync daemon is running" } };
+    }
+    return defaultRoute(r);
+  };
+  await withFakeApi(route, async (url, reqs) => {
+    const l = await run(url, ["-L", "--daemon"]);
+    // The format of ipvsadm's list_daemon with a kernel that returns the multicast settings.
+    deepStrictEqual([l.code, l.stdout], [
+      0,
+      "master sync daemon (mcast=int0, syncid=1, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n" +
+      "backup sync daemon (mcast=int0, syncid=2, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n",
+    ]);
+    reqs.length = 0;
+    const a = await run(url, ["--start-daemon", "master", "--mcast-interface", "int0", "--syncid", "5"]);
+    deepStrictEqual([a.code, a.stderr], [0, ""]);
+    deepStrictEqual(strip(reqs[0]), {
+      method: "PUT",
+      path: "/v1/sync/master",
+      body: { interface: "int0", id: 5, group: "224.0.0.81", port: 8848, ttl: 1 },
+    });
+    const b = await run(url, ["--start-daemon", "backup", "--mcast-interface", "int0"]);
+    // libipvs.c ipvs_strerror(): { ipvs_start_daemon, EEXIST, "Daemon has already run" }.
+    deepStrictEqual([b.code, b.stderr], [255, "Daemon has already run\n"]);
+    const s = await run(url, ["--stop-daemon", "master"]);
+    // { ipvs_stop_daemon, ESRCH, "No daemon is running" }.
+    deepStrictEqual([s.code, s.stderr], [255, "No daemon is running\n"]);
+    reqs.length = 0;
+    const ok = await run(url, ["--stop-daemon", "backup"]);
+    deepStrictEqual([ok.code, strip(reqs[0])], [0, { method: "DELETE", path: "/v1/sync/backup", body: undefined }]);
   });
 });

@@ -54,6 +54,9 @@ export class StandInSupervisor {
   restarts(): number[] {
     return [0];
   }
+  syncStatus(): [] {
+    return [];
+  }
   reload(config: Config): Promise<string[]> {
     const run = this.#serial.then(async () => {
       await new Promise((r) => setTimeout(r, this.reloadDelayMs));

@@ -10,6 +10,8 @@ import { framesDone, ioBase, ioInit, processBatch, rearmRx } from "./process";
 import { svcHashBuild } from "./svc_table";
 import { IO_CLOCK } from "./layout";
 import { expireSweep, lookupIn, lookupOut } from "./conn/table";
+import { syncInstall } from "./sync_install";
+export { SYNC_INSTALLED, SYNC_NO_DEST, SYNC_NO_SERVICE, SYNC_TABLE_FULL, SYNC_UPDATED } from "./sync_install";
 import {
   DEST,
   DEST_COPY,
@@ -41,6 +43,8 @@ export {
   G_RX_FRAMES,
   G_RX_KERNEL_DROPS,
   G_SEGMENTS,
+  G_SYNC_QUEUE_FULL,
+  G_SYNC_QUEUED,
   G_TX_BYTES,
   G_TX_DROPPED,
   G_TX_ERRORS,
@@ -110,6 +114,46 @@ export function svc_hash_build(copy: u32, n: u32): void {
 /** Expires connections in slots [first, first+count); returns how many. */
 export function expire_sweep(first: u32, count: u32, now: f64): u32 {
   return expireSweep(first, count, <u64> now);
+}
+
+/**
+ * Installs (or updates) a connection or template received by the sync
+ * backup (sync_install.ts); addresses and ports in wire order, the client's
+ * next-hop MAC at CTRL_SYNC_CMAC. Returns SYNC_INSTALLED, SYNC_UPDATED or a
+ * negative SYNC_* reason.
+ */
+export function sync_install(
+  proto: u32,
+  template: u32,
+  inactive: u32,
+  state: u32,
+  caddr: u32,
+  cport: u32,
+  vaddr: u32,
+  vport: u32,
+  daddr: u32,
+  dport: u32,
+  timeout: u32,
+  ciface: u32,
+  cvlan: u32,
+  now: f64,
+): i32 {
+  return syncInstall(
+    proto,
+    template != 0,
+    inactive != 0,
+    state,
+    caddr,
+    cport,
+    vaddr,
+    vport,
+    daddr,
+    dport,
+    timeout,
+    ciface,
+    cvlan,
+    <u64> now,
+  );
 }
 
 /** Address of a live connection for an in-key (for tests), or 0. */

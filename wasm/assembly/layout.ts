@@ -29,6 +29,11 @@
 //           │ conn table [cap] 64 B        │ open addressing on the in-key
 //  CTRL_RIDX_BASE ──────────────────────────┤
 //           │ reverse index [2*cap] u64    │ out-key -> (conn, incarnation)
+//  CTRL_SYNC_AUX_BASE ──────────────────────┤
+//           │ sync aux [cap] 8 B           │ per conn slot: in_pkts, old_state
+//  CTRL_SYNC_RING_BASE ─────────────────────┤
+//           │ sync rings, one per worker:  │ single producer (the worker),
+//           │  head, tail, [RING_SLOTS] u64│ one consumer (the sync master)
 //  CTRL_IO_BASE ────────────────────────────┤
 //           │ I/O region, one per worker:  │
 //           │  rx mmsghdr/iovec/sockaddr_ll/cmsg [BATCH]
@@ -75,6 +80,18 @@ export const CTRL_INSTANCE_SEQ: u32 = 48;
 export const CTRL_TIMEOUTS: u32 = 64; // u32 [16] seconds: tcp states 0..10, [15] udp
 export const CTRL_WORKER_CMD: u32 = 128; // u32 [16] per worker: 0 run, 1 stop, 2 crash (fault injection), 3 closed (set by the worker)
 export const CTRL_OPTIONS: u32 = 192; // u32 OPT_* bits: run-time options (IPVS sysctls), written by the supervisor
+// ── connection sync (IPVS sync protocol), CTRL + 256 .. CTRL + 383 ──
+// SYNC_MASTER set: workers queue the connections the kernel's sync rule
+// picks (sync.ts) on their ring for the supervisor's sync master.
+export const CTRL_SYNC_STATE: u32 = 256; // u32 SYNC_* bits, written by the supervisor
+export const CTRL_SYNC_THRESHOLD: u32 = 260; // u32 net.ipv4.vs.sync_threshold[0] (default 3)
+export const CTRL_SYNC_PERIOD: u32 = 264; // u32 net.ipv4.vs.sync_threshold[1] = sync_period (default 50)
+export const CTRL_SYNC_AUX_BASE: u32 = 268; // u32 offset of the per-slot sync array
+export const CTRL_SYNC_RING_BASE: u32 = 272; // u32 offset of worker 0's sync ring
+// u8[6]: the client-side next-hop MAC for the next sync_install call (the
+// supervisor resolves it; a backup has never seen the client's frames).
+export const CTRL_SYNC_CMAC: u32 = 280;
+export const SYNC_MASTER: u32 = 1;
 // One record per worker (CONN_SIZE each) for a one-packet (-o) connection:
 // it lives for one datagram and is never in the table (IPVS does not hash
 // IP_VS_CONN_F_ONE_PACKET connections), so nothing else ever reads it.
@@ -316,6 +333,22 @@ export const CONN_F_DEAD: u32 = 0x80; // being reclaimed: its counters are alrea
 // about 60% occupancy: size conn_table_size at about twice the connections
 // expected (README). IPVS's size= is a bucket count, not such a cap.
 export const PROBE: u32 = 32;
+
+// ── connection sync ──
+// A parallel array to the connection table (the 64-byte record is full):
+// what the kernel keeps in struct ip_vs_conn for its sync rule. Zeroed when
+// a slot is claimed.
+export const SYNC_AUX_SIZE: u32 = 8;
+export const AUX_IN_PKTS: u32 = 0; // u32 client packets seen while master (cp->in_pkts)
+export const AUX_OLD_STATE: u32 = 4; // u8 state at the last sync (cp->old_state)
+// Per worker: head (producer count) and tail (consumer count) on their own
+// cache lines, then RING_SLOTS u64 entries (record index + 1) | inc << 32.
+// The consumer re-checks the incarnation: a slot reused since is skipped.
+export const SYNC_RING_SLOTS: u32 = 8192;
+export const SYNC_RING_HEAD: u32 = 0; // u32
+export const SYNC_RING_TAIL: u32 = 64; // u32
+export const SYNC_RING_ENTRIES: u32 = 128;
+export const SYNC_RING_STRIDE: u32 = SYNC_RING_ENTRIES + SYNC_RING_SLOTS * 8;
 
 // ── per-worker I/O region ──
 export const BATCH: u32 = 64;

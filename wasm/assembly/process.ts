@@ -77,6 +77,8 @@ import {
   SEG_SLOTS,
   SLOT_HEADROOM,
   SLOT_SIZE,
+  STATS,
+  STATS_STRIDE,
   SVC_DEST_COUNT,
   SVC_DEST_FIRST,
   SVC_ID,
@@ -146,6 +148,7 @@ import { overloadOnBind } from "./conn/threshold";
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActive, nextState, S_NONE } from "./proto/tcp";
 import { connDport, persistAbandon, persistControl, pickDest } from "./persist";
 import { isOnePacket, newRecord } from "./one_packet";
+import { syncAfterIn } from "./sync";
 import { checkInConn, IN_DROP, IN_ENDED_NODEST, IN_USE, tcpMayStart } from "./options";
 import { rewrite } from "./xmit/nat";
 import { encapsulate, tunnelOverhead } from "./xmit/tunnel";
@@ -773,7 +776,10 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     toDestMacs(f, c, dslot);
     // After the MACs: encapsulation moves the Ethernet header into the headroom.
     if (fwd == FWD_TUNNEL) {
-      if (gso) return tunnelSegments(v, tot, proto, c, dslot, sb);
+      if (gso) {
+        syncAfterIn(c, inc, (sb - STATS) / STATS_STRIDE, sb); // a tunnel connection is never one-packet (UDP GSO is refused)
+        return tunnelSegments(v, tot, proto, c, dslot, sb);
+      }
       encapsulateFor(v, c, dslot, tot, flen);
     }
     const sid = <u32> load<u16>(c + CONN_SVC_ID);
@@ -788,6 +794,9 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.svcStat(sb, sid, S.S_INBYTES, tot);
     S.destStat(sb, did, S.S_INPKTS, 1);
     S.destStat(sb, did, S.S_INBYTES, tot);
+    // Connection sync (ip_vs_in -> ip_vs_sync_conn): one-packet
+    // connections never go to the backups.
+    if (!isOnePacket(c)) syncAfterIn(c, inc, (sb - STATS) / STATS_STRIDE, sb);
     outType = ETHERTYPE_IPV4;
     return <i32> dslot;
   }

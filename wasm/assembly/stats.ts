@@ -29,6 +29,10 @@ export const G_RX_KERNEL_DROPS: u32 = 15; // PACKET_STATISTICS tp_drops: lvsd fe
 export const G_ICMP_ERRORS_SENT: u32 = 48; // frag-needed sent to clients
 export const G_SEGMENTS: u32 = 50; // segments cut from GSO frames for tunnel dests
 export const G_ICMP_RELAYED: u32 = 49; // ICMP errors for a connection passed on (ip_vs_in_icmp/out_icmp)
+// Connection sync (sync.ts): records queued for the sync master, and ones
+// lost because the worker's ring was full (the master fell behind).
+export const G_SYNC_QUEUED: u32 = 60;
+export const G_SYNC_QUEUE_FULL: u32 = 61;
 
 // Drop reasons: counter index = DROP_BASE + reason. Names, in order, are in
 // DROP_REASON_NAMES; the supervisor reads them from there.

@@ -51,6 +51,7 @@ import {
   CTRL_CONN_CAP,
   CTRL_OPS_CONN,
   CTRL_RIDX_BASE,
+  CTRL_SYNC_AUX_BASE,
   DSTATE,
   DSTATE_ACTIVE,
   DSTATE_INACT,
@@ -61,6 +62,7 @@ import {
   SLOT_DEAD,
   SLOT_EMPTY,
   SLOT_LIVE,
+  SYNC_AUX_SIZE,
   T_INVALID,
   T_VALID,
 } from "../layout";
@@ -261,6 +263,8 @@ export function claim(proto: u32, caddr: u32, cport: u32, vaddr: u32, vport: u32
       const inc = atomic.load<u32>(c + CONN_INC) + 1;
       atomic.store<u64>(c + CONN_INC, (<u64> (CONN_F_DEAD << 8) << 32) | <u64> inc);
       atomic.store<u32>(c + CONN_CONTROL, 0); // not controlled unless the filler says so
+      // Sync rule state starts afresh (in_pkts 0, old_state NONE).
+      store<u64>(load<u32>(CTRL + CTRL_SYNC_AUX_BASE) + (i & mask) * SYNC_AUX_SIZE, 0);
       foundInc = inc;
       return c;
     }
