@@ -9,6 +9,7 @@ import { type TableDest, TablePublisher, type TableService } from "../dataplane/
 import {
   interfaceIndex,
   interfaceMac,
+  hostIPv4Addresses,
   interfaceMtu,
   neighbourTable,
   resolveNeighbour,
@@ -22,6 +23,10 @@ import type { StatsView } from "../api/model.ts";
 import { planServices } from "./reconfigure.ts";
 import type { WorkerInit, WorkerReport } from "../../workers/dataplane_worker.ts";
 import { CMD_CLOSED } from "../../workers/pump.ts";
+import { XdpAttachment } from "../xdp/attach.ts";
+import type { AddressSets } from "../xdp/address_map.ts";
+import { xskMapDelete } from "../sys/bpf.ts";
+import { unmapAt } from "../sys/xsk.ts";
 
 /** How the supervisor is started. */
 export interface SupervisorOptions {
@@ -46,6 +51,9 @@ interface WorkerSlot {
   id: number;
   worker?: Worker;
   fds: number[];
+  /** AF_XDP: ring mappings and XSKMAP slots of the worker's sockets (see #reap). */
+  mappings: [number, number][];
+  xskSlots: [number, number][];
   restarts: number;
   stopping: boolean;
 }
@@ -84,6 +92,13 @@ export class Supervisor {
   #guardSpec: string | null = null;
   /** Tick and reload run one at a time (both publish tables). */
   #serial: Promise<unknown> = Promise.resolve();
+  /** AF_XDP programs and maps while the workers run on AF_XDP; null on AF_PACKET. */
+  #xdp: XdpAttachment | null = null;
+
+  /** "af_xdp" or "af_packet": what the workers use (packet_io auto resolved at start). */
+  get packetIo(): "af_xdp" | "af_packet" {
+    return this.#xdp ? "af_xdp" : "af_packet";
+  }
 
   private constructor(
     config: Config,
@@ -109,6 +124,7 @@ export class Supervisor {
       workers,
       timeouts: config.timeouts,
       options: config.options,
+      umem: config.packetIo !== "af_packet",
     });
     const ifaces = config.interfaces.map((i, slot) => {
       const ifindex = interfaceIndex(i.name);
@@ -120,9 +136,12 @@ export class Supervisor {
       if (config.kernelGuard === "nftables") {
         await sup.#guard(guardFor(config, config));
       }
+      if (config.packetIo !== "af_packet") await sup.#attachXdp(config, workers);
       await sup.#resolveDests(2000);
       await sup.#publisher.publish(sup.services);
-      for (let w = 0; w < workers; w++) sup.#slots.push({ id: w, fds: [], restarts: 0, stopping: false });
+      for (let w = 0; w < workers; w++) {
+        sup.#slots.push({ id: w, fds: [], mappings: [], xskSlots: [], restarts: 0, stopping: false });
+      }
       await Promise.all(sup.#slots.map((s) => sup.#spawn(s)));
       sup.#scheduleTick();
     } catch (e) {
@@ -130,6 +149,30 @@ export class Supervisor {
       throw e;
     }
     return sup;
+  }
+
+  /**
+   * packet_io af_xdp or auto: attaches lvsd's XDP program to every
+   * data-plane interface. auto falls back to AF_PACKET with one line saying
+   * why; af_xdp fails the start.
+   */
+  async #attachXdp(config: Config, workers: number): Promise<void> {
+    const ifaces = this.#ifaces.map((i) => ({ ...i, mac: interfaceMac(i.name) }));
+    let xdp: XdpAttachment;
+    try {
+      xdp = XdpAttachment.attach(ifaces, workers, await addressSets(config));
+    } catch (e) {
+      const why = (e as Error).message.split("\n")[0];
+      if (config.packetIo === "af_xdp") throw new Error(`packet_io af_xdp: ${why}`);
+      this.#log(`lvsd: packet_io auto: AF_XDP is not available (${why}); using AF_PACKET`);
+      return;
+    }
+    this.#xdp = xdp;
+    for (const n of xdp.notes) this.#log(n);
+    this.#log(
+      `lvsd: packet I/O: AF_XDP on ${this.#ifaces.map((i) => i.name).join(", ")} ` +
+        `(native XDP program attached with BPF links, ${xdp.activeWorkers} of ${workers} workers with queues)`,
+    );
   }
 
   /**
@@ -302,6 +345,7 @@ export class Supervisor {
         notes.push("conn_table_size changed: takes effect at the next restart");
       }
       if (config.kernelGuard !== old.kernelGuard) notes.push("kernel_guard changed: takes effect at the next restart");
+      if (config.packetIo !== old.packetIo) notes.push("packet_io changed: takes effect at the next restart");
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -333,7 +377,11 @@ export class Supervisor {
       // The guard covers every configured dest and what health adds (sorry
       // servers), so that a dest failing and coming back does not run nft.
       if (old.kernelGuard === "nftables") await this.#guard(guardFor(union(config, running), old));
+      // The XDP program must redirect the new VIPs before the flip, and may
+      // keep redirecting removed ones a moment: lvsd counts what it ignores.
+      const sets = this.#xdp ? await addressSets(union(config, running)) : null;
       try {
+        if (this.#xdp && sets) this.#xdp.addresses.sync(sets);
         await this.#publisher.publish(next);
       } catch (e) {
         if (old.kernelGuard === "nftables" && previous) await this.#guard(JSON.parse(previous)).catch(() => {});
@@ -350,6 +398,7 @@ export class Supervisor {
         workers: old.workers,
         connTableSize: old.connTableSize,
         kernelGuard: old.kernelGuard,
+        packetIo: old.packetIo,
       };
       return notes;
     });
@@ -399,12 +448,20 @@ export class Supervisor {
       }, WORKER_READY_MS);
       w.onmessage = (e: MessageEvent<WorkerReport>) => {
         const m = e.data;
-        if (m.type === "fds") slot.fds = m.fds;
+        if (m.type === "fds") {
+          slot.fds = m.fds;
+          slot.mappings = m.mappings ?? [];
+          slot.xskSlots = m.xskSlots ?? [];
+        }
         else if (m.type === "ready") {
           ready = true;
           clearTimeout(timer);
           resolve();
-        } else if (m.type === "stopped") slot.fds = [];
+        } else if (m.type === "stopped") {
+          slot.fds = [];
+          slot.mappings = [];
+          slot.xskSlots = [];
+        }
       };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
@@ -440,6 +497,14 @@ export class Supervisor {
         batch: l.BATCH,
         txBatch: l.TX_MAX,
         commandOffset: l.CTRL + l.CTRL_WORKER_CMD + slot.id * 4,
+        xdp: this.#xdp
+          ? {
+            umemOffset: this.state.umemBase(slot.id)!,
+            chunks: l.UMEM_CHUNKS,
+            chunkSize: l.UMEM_CHUNK,
+            interfaces: this.#xdp.queuesFor(slot.id),
+          }
+          : null,
       };
       w.postMessage(init);
     });
@@ -466,8 +531,21 @@ export class Supervisor {
     slot.worker?.terminate();
     slot.worker = undefined;
     const closed = this.state.workerCommand(slot.id) === CMD_CLOSED;
-    if (!closed) { for (const fd of slot.fds) closeFd(fd); }
+    if (!closed) {
+      // An AF_XDP socket lives while its rings are mapped: out of the map
+      // (its queue's frames go to the kernel meanwhile), unmapped, closed,
+      // so that the replacement can bind the same queue.
+      for (const [map, queue] of slot.xskSlots) {
+        try {
+          xskMapDelete(map, queue);
+        } catch { /* the map is closed at stop */ }
+      }
+      for (const [addr, len] of slot.mappings) unmapAt(addr, len);
+      for (const fd of slot.fds) closeFd(fd);
+    }
     slot.fds = [];
+    slot.mappings = [];
+    slot.xskSlots = [];
   }
 
   /** Fault injection for tests: makes worker `id` throw inside its loop. */
@@ -486,6 +564,9 @@ export class Supervisor {
     this.#stopped = true;
     clearTimeout(this.#tickTimer);
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
+    // Detach after the sockets are closed (the links die with the process anyway).
+    this.#xdp?.close();
+    this.#xdp = null;
     if (this.#config.kernelGuard === "nftables") await removeGuard();
   }
 
@@ -532,6 +613,21 @@ function guardFor(config: Config, running: Config) {
     // Every address of every service group too.
     vips: [...new Set(config.services.flatMap(serviceAddresses))],
     dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
+  };
+}
+
+/**
+ * What lvsd's XDP program redirects: every VIP (group members too), NAT
+ * dests (replies to non-local addresses), and the host's own addresses
+ * (frames to them stay with the kernel).
+ */
+async function addressSets(config: Config): Promise<AddressSets> {
+  return {
+    vips: [...new Set(config.services.flatMap(serviceAddresses))],
+    dests: [
+      ...new Set(config.services.flatMap((s) => s.dests.filter((d) => d.forward === "masq").map((d) => d.address))),
+    ],
+    locals: await hostIPv4Addresses(),
   };
 }
 
