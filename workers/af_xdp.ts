@@ -29,7 +29,7 @@
  */
 
 import type { IoRegion, PacketIo } from "./packet_io.ts";
-import { addressOf, errno, EINTR, LibcError, pointerAt, poll, POLLIN, POLLNVAL } from "../src/sys/libc.ts";
+import { addressOf, EINTR, errno, LibcError, pointerAt, poll, POLLIN, POLLNVAL } from "../src/sys/libc.ts";
 import { xskMapDelete, xskMapSet } from "../src/sys/bpf.ts";
 import { XDP_COPY, XDP_PACKET_HEADROOM, XDP_RING_NEED_WAKEUP, XDP_USE_NEED_WAKEUP, XskSocket } from "../src/sys/xsk.ts";
 import { MAX_POLL_MS, MMSGHDR_SIZE, VNET_HDR_SIZE } from "./af_packet.ts";
@@ -211,7 +211,9 @@ export class AfXdpIo implements PacketIo {
   /** The ring mappings ([address, length]) that keep the sockets alive; see XskRing.mapping. */
   get mappings(): [number, number][] {
     if (this.#closed) return [];
-    return this.#xsks.flatMap((x) => [x.rx, x.tx, x.fill, x.completion].filter((r) => r !== null).map((r) => r.mapping));
+    return this.#xsks.flatMap((x) =>
+      [x.rx, x.tx, x.fill, x.completion].filter((r) => r !== null).map((r) => r.mapping)
+    );
   }
 
   /** (interface XSKMAP fd, queue) of every socket, so a supervisor can take a dead worker's out of the maps. */

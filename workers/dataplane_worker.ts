@@ -7,7 +7,7 @@
  */
 import { instantiate } from "../src/dataplane/module.ts";
 import { AfPacketIo } from "./af_packet.ts";
-import { AfXdpIo, type AfXdpInterface } from "./af_xdp.ts";
+import { type AfXdpInterface, AfXdpIo } from "./af_xdp.ts";
 import { CMD_CLOSED, pump } from "./pump.ts";
 import { CoarseClock } from "../src/sys/clock.ts";
 

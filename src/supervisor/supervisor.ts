@@ -7,9 +7,9 @@ import { type Config, type OptionsConfig, serviceAddresses, serviceLabel } from 
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
+  hostIPv4Addresses,
   interfaceIndex,
   interfaceMac,
-  hostIPv4Addresses,
   interfaceMtu,
   neighbourTable,
   resolveNeighbour,
@@ -452,8 +452,7 @@ export class Supervisor {
           slot.fds = m.fds;
           slot.mappings = m.mappings ?? [];
           slot.xskSlots = m.xskSlots ?? [];
-        }
-        else if (m.type === "ready") {
+        } else if (m.type === "ready") {
           ready = true;
           clearTimeout(timer);
           resolve();
