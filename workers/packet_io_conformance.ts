@@ -32,7 +32,7 @@ export const CONFORMANCE_VIP = [10, 99, 0, 100];
 const MARK = 0x4c565344; // "LVSD" at the start of every test payload
 const FRAME_LEN = 14 + 20 + 8 + 64;
 
-async function main(kind: string): Promise<Record<string, unknown>> {
+function main(kind: string): Record<string, unknown> {
   const state = new SharedState({ connCapacity: 1024, workers: 2, umem: true });
   const l = state.layout;
   state.exports.io_init(0);
@@ -231,6 +231,6 @@ async function main(kind: string): Promise<Record<string, unknown>> {
 }
 
 if (import.meta.main) {
-  const r = await main(Deno.args[0]);
+  const r = main(Deno.args[0]);
   console.error(JSON.stringify(r));
 }
