@@ -35,8 +35,8 @@ import { XDP_COPY, XDP_PACKET_HEADROOM, XDP_RING_NEED_WAKEUP, XDP_USE_NEED_WAKEU
 import { MAX_POLL_MS, MMSGHDR_SIZE, VNET_HDR_SIZE } from "./af_packet.ts";
 
 const EAGAIN = 11;
-/** Ring sizes: deep enough for a worker stalled by a busy machine (bench/xdp/README.md, fact 10). */
-const RX_RING = 2048;
+/** Ring sizes: deep enough for a worker stalled by a busy machine (bench/xdp/README.md, fact 10; bench bulk runs dropped more with 2048). */
+const RX_RING = 4096;
 const TX_RING = 2048;
 const FILL_RING = 4096;
 const COMPLETION_RING = 4096;

@@ -84,7 +84,7 @@ export const CTRL_OPTIONS: u32 = 192; // u32 OPT_* bits: run-time options (IPVS 
 export const CTRL_UMEM_BASE: u32 = 512;
 export const CTRL_UMEM_STRIDE: u32 = 516;
 export const UMEM_CHUNK: u32 = 2048;
-export const UMEM_CHUNKS: u32 = 8192;
+export const UMEM_CHUNKS: u32 = 16384;
 // One record per worker (CONN_SIZE each) for a one-packet (-o) connection:
 // it lives for one datagram and is never in the table (IPVS does not hash
 // IP_VS_CONN_F_ONE_PACKET connections), so nothing else ever reads it.
