@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { DIRECTOR_EXT_ADDR, type Lab, VIP } from "../../src/lab/mod.ts";
-import { withDirector } from "./director.ts";
+import { configYaml, withDirector } from "./director.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
@@ -99,5 +99,52 @@ Deno.test({
       deepStrictEqual([await xdpOn(d.lab, "ext0"), await xdpOn(d.lab, "int0")], [null, null]);
       const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "12", "--close"]);
       strictEqual(r.failed, 0, JSON.stringify(r));
+    }),
+});
+
+Deno.test({
+  name:
+    "e2e [af_xdp]: a VIP added by SIGHUP is redirected (the XDP address map follows the table); a removed one is not",
+  ...E2E,
+  fn: () =>
+    withDirector({ packetIo: "af_xdp" }, async (d) => {
+      const NEW_VIP = "10.10.0.101";
+      const yaml = configYaml({ packetIo: "af_xdp" }) + `  - proto: tcp
+    vip: ${NEW_VIP}
+    port: 80
+    scheduler: rr
+    dests:
+      - { address: 10.20.0.11, port: 80, forward: masq, weight: 1 }
+`;
+      const before = await d.lab.runHttpClient([
+        "--url",
+        `http://${NEW_VIP}/`,
+        "--count",
+        "2",
+        "--close",
+        "--request-timeout-ms",
+        "500",
+      ]);
+      strictEqual(before.ok, 0, `the new VIP answered before the reload: ${JSON.stringify(before)}`);
+      await Deno.writeTextFile(d.configFile, yaml);
+      d.lvsd.kill("SIGHUP");
+      await d.lvsd.waitFor(/lvsd: reloaded .*10\.10\.0\.101:80: added/, 10000);
+      const after = await d.lab.runHttpClient(["--url", `http://${NEW_VIP}/`, "--count", "6", "--close"]);
+      strictEqual(after.failed, 0, JSON.stringify(after));
+      deepStrictEqual(after.byBody, { rs1: 6 });
+      // Back to the old table: the VIP's frames go to the kernel again (not ours: nothing answers).
+      await Deno.writeTextFile(d.configFile, configYaml({ packetIo: "af_xdp" }));
+      d.lvsd.kill("SIGHUP");
+      await d.lvsd.waitFor(/lvsd: reloaded .*10\.10\.0\.101:80: removed/, 10000);
+      const gone = await d.lab.runHttpClient([
+        "--url",
+        `http://${NEW_VIP}/`,
+        "--count",
+        "2",
+        "--close",
+        "--request-timeout-ms",
+        "500",
+      ]);
+      strictEqual(gone.ok, 0, JSON.stringify(gone));
     }),
 });
