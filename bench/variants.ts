@@ -315,6 +315,9 @@ function lvsdVariant(c: VariantContext, forward: BenchForward, packetIo?: "af_xd
         for (const dev of ["ext0", "int0"]) {
           await c.lab.exec(c.lab.ns.director, ["ethtool", "-L", dev, "rx", q, "tx", q], { check: true });
         }
+        // veth picks the rx queue by the peer's tx queue: the peers need as many.
+        await c.lab.exec(c.lab.ns.client, ["ethtool", "-L", "eth0", "rx", q, "tx", q], { check: true });
+        await c.lab.exec(c.lab.ns.lan, ["ethtool", "-L", "dir", "rx", q, "tx", q], { check: true });
         await senderOffloads(c.lab, false);
       }
       if (forward === "route") await c.lab.directReturn(servers, { vipOnLo: true });

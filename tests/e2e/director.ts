@@ -150,7 +150,7 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
 
 /**
  * What an AF_XDP run needs from the lab: as many rx/tx queues on the
- * director's veths as workers (one XSK per queue), and tx checksum offload
+ * director's veths and their peers as workers (one XSK per queue), and tx checksum offload
  * off on the client's and the real servers' veths. The latter is a lab
  * artifact: a frame a local stack sends over veth carries "checksum not done
  * yet" (CHECKSUM_PARTIAL) in its skb, which AF_XDP does not pass on, so the
@@ -164,6 +164,10 @@ export async function prepareForXdp(lab: Lab, workers: number): Promise<void> {
   };
   const q = String(Math.max(1, Math.min(workers, navigator.hardwareConcurrency)));
   for (const dev of ["ext0", "int0"]) await run(lab.ns.director, ["ethtool", "-L", dev, "rx", q, "tx", q]);
+  // veth delivers a frame to the rx queue numbered like the tx queue its
+  // peer sent it on: the peers need as many tx queues, or all goes to queue 0.
+  await run(lab.ns.client, ["ethtool", "-L", "eth0", "rx", q, "tx", q]);
+  await run(lab.ns.lan, ["ethtool", "-L", "dir", "rx", q, "tx", q]);
   await run(lab.ns.client, ["ethtool", "-K", "eth0", "tx", "off"]);
   for (const ns of lab.ns.servers) await run(ns, ["ethtool", "-K", "eth0", "tx", "off"]);
 }
