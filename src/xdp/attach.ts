@@ -15,7 +15,7 @@
  */
 
 import { attachXdpLink, createXskMap, loadXdpProgram, XDP_FLAGS_DRV_MODE } from "../sys/bpf.ts";
-import { close } from "../sys/libc.ts";
+import { close, LibcError } from "../sys/libc.ts";
 import { pageAlignedOffset, XDP_COPY, XDP_USE_NEED_WAKEUP, XskSocket } from "../sys/xsk.ts";
 import { AddressMap, type AddressSets } from "./address_map.ts";
 import { lvsdXdpProgram } from "./program.ts";
@@ -93,7 +93,15 @@ export class XdpAttachment {
         a.#xskMaps.push(map);
         const prog = loadXdpProgram(lvsdXdpProgram(i.mac, a.addresses.fd, map), "lvsd_xdp");
         a.#progs.push(prog);
-        a.#links.push(attachXdpLink(prog, i.ifindex, XDP_FLAGS_DRV_MODE, i.name));
+        try {
+          a.#links.push(attachXdpLink(prog, i.ifindex, XDP_FLAGS_DRV_MODE, i.name));
+        } catch (e) {
+          // veth's reasons, which the errno alone does not say.
+          const code = e instanceof LibcError ? e.code : "";
+          if (code === "ENOSPC") (e as Error).message += " (veth: its peer has more tx queues than it has rx queues)";
+          if (code === "ERANGE") (e as Error).message += " (veth: the peer's MTU is too large for XDP)";
+          throw e;
+        }
       }
     } catch (e) {
       a.close();

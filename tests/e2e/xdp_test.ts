@@ -148,3 +148,33 @@ Deno.test({
       strictEqual(gone.ok, 0, JSON.stringify(gone));
     }),
 });
+
+Deno.test({
+  name: "e2e [af_xdp]: with fewer queues than workers the log says so and the workers with queues carry the traffic",
+  ...E2E,
+  fn: () =>
+    withDirector({
+      packetIo: "af_xdp",
+      workers: 2,
+      setup: async (lab) => {
+        // Peers first: veth refuses XDP while its peer has more tx queues than it has rx queues.
+        for (
+          const [ns, dev] of [[lab.ns.client, "eth0"], [lab.ns.lan, "dir"], [lab.ns.director, "ext0"], [
+            lab.ns.director,
+            "int0",
+          ]]
+        ) {
+          const r = await lab.exec(ns, ["ethtool", "-L", dev, "rx", "1", "tx", "1"]);
+          strictEqual(r.code, 0, r.stderr);
+        }
+      },
+    }, async (d) => {
+      ok(
+        /AF_XDP: 2 workers but ext0 has 1, int0 has 1 rx queue\(s\): workers 1\.\.1 get no traffic/.test(d.lvsd.stdout),
+        d.lvsd.stdout,
+      );
+      ok(/1 of 2 workers with queues/.test(d.lvsd.stdout), d.lvsd.stdout);
+      const r = await d.lab.runHttpClient(["--url", `http://${VIP}/`, "--count", "30", "--close"]);
+      strictEqual(r.failed, 0, JSON.stringify(r));
+    }),
+});
