@@ -3,7 +3,7 @@
  * one lab (see bench/README.md for how to read the output).
  *
  *     deno run -A bench/main.ts [--runs 3] [--seconds 5]
- *       [--variants direct,lvsd-nat,lvsd-dr,lvsd-tun,haproxy,nft-nat]
+ *       [--variants direct,lvsd-nat,lvsd-xdp,lvsd-dr,lvsd-tun,haproxy,nft-nat]
  *       [--workloads keepalive,newconn,bulk,udp]
  *
  * Builds a lab, starts nginx in the three real-server namespaces, then for
@@ -25,6 +25,7 @@ import {
   lvsdDr,
   lvsdNat,
   lvsdTun,
+  lvsdXdp,
   nftNat,
   ROOT,
   Servers,
@@ -264,7 +265,7 @@ async function main(): Promise<number> {
       seconds: { type: "string", default: "5" },
       variants: {
         type: "string",
-        default: "direct,lvsd-nat,lvsd-dr,lvsd-tun,haproxy,nft-nat",
+        default: "direct,lvsd-nat,lvsd-xdp,lvsd-dr,lvsd-tun,haproxy,nft-nat",
       },
       workloads: { type: "string", default: "keepalive,newconn,bulk,udp" },
       out: { type: "string", default: DEFAULT_OUT },
@@ -312,6 +313,7 @@ async function main(): Promise<number> {
   const makers: Record<string, (c: VariantContext) => Variant> = {
     direct,
     "lvsd-nat": lvsdNat,
+    "lvsd-xdp": lvsdXdp,
     "lvsd-dr": lvsdDr,
     "lvsd-tun": lvsdTun,
     haproxy,

@@ -14,6 +14,7 @@ export interface DirectorArgs {
   "check-config"?: string;
   "status-file"?: string;
   workers?: string;
+  "packet-io"?: string;
   "state-file"?: string;
   "admin-listen"?: string;
   "token-file"?: string;
@@ -42,6 +43,13 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
         }]);
       }
       c = { ...c, workers: n };
+    }
+    if (args["packet-io"] !== undefined) {
+      const v = args["packet-io"];
+      if (v !== "auto" && v !== "af_xdp" && v !== "af_packet") {
+        throw new ConfigError("--packet-io", [{ path: "", message: `"${v}" is not one of auto, af_xdp, af_packet` }]);
+      }
+      c = { ...c, packetIo: v };
     }
     if (args["status-file"] !== undefined) c = { ...c, statusFile: args["status-file"] };
     const flags: Record<string, unknown> = {};

@@ -17,7 +17,7 @@ import { VERSION } from "./version.ts";
 
 const USAGE = `lvsd ${VERSION}: a userspace Linux Virtual Server director
 
-Usage: lvsd [--config FILE] [--status-file FILE] [--workers N] [--state-file FILE]
+Usage: lvsd [--config FILE] [--status-file FILE] [--workers N] [--packet-io KIND] [--state-file FILE]
             [--admin-listen HOST:PORT|off] [--token-file FILE]
        lvsd --check-config FILE     validate a config file and exit
        lvsd --version
@@ -29,6 +29,8 @@ Usage: lvsd [--config FILE] [--status-file FILE] [--workers N] [--state-file FIL
   --config FILE       YAML config (default /etc/lvsd/lvsd.yaml)
   --status-file FILE  write the service/connection listing there every second
   --workers N         data-plane workers (overrides the config; default: cores)
+  --packet-io KIND    auto | af_xdp | af_packet (overrides packet_io; README,
+                      "Packet I/O: AF_XDP")
   --state-file FILE   where the running services are kept across restarts
                       (overrides state_file; default /var/lib/lvsd/state.yaml)
   --admin-listen A    admin API address (overrides admin.listen; default
@@ -108,6 +110,7 @@ async function main(): Promise<number> {
         "check-config": { type: "string" },
         "status-file": { type: "string" },
         workers: { type: "string" },
+        "packet-io": { type: "string" },
         "state-file": { type: "string" },
         "admin-listen": { type: "string" },
         "token-file": { type: "string" },

@@ -7,6 +7,7 @@
  */
 import { instantiate } from "../src/dataplane/module.ts";
 import { AfPacketIo } from "./af_packet.ts";
+import { type AfXdpInterface, AfXdpIo } from "./af_xdp.ts";
 import { CMD_CLOSED, pump } from "./pump.ts";
 import { CoarseClock } from "../src/sys/clock.ts";
 
@@ -31,11 +32,13 @@ export interface WorkerInit {
   batch: number;
   txBatch: number;
   commandOffset: number;
+  /** AF_XDP instead of AF_PACKET: this worker's UMEM and the queues it serves (src/xdp/attach.ts). */
+  xdp?: { umemOffset: number; chunks: number; chunkSize: number; interfaces: AfXdpInterface[] } | null;
 }
 
 /** Messages a worker posts. */
 export type WorkerReport =
-  | { type: "fds"; fds: number[] }
+  | { type: "fds"; fds: number[]; mappings?: [number, number][]; xskSlots?: [number, number][] }
   | { type: "ready" }
   | { type: "stopped"; frames: number }
   | { type: "error"; message: string };
@@ -44,18 +47,20 @@ export type WorkerReport =
 export function runWorker(init: WorkerInit, post: (m: WorkerReport) => void): void {
   const dp = instantiate(init.memory, init.module);
   dp.io_init(init.worker);
-  const io = new AfPacketIo({
-    memory: init.memory,
-    region: {
-      rxHdrs: init.ioBase + init.rxHdrs,
-      txHdrs: init.ioBase + init.txHdrs,
-      batch: init.batch,
-      txBatch: init.txBatch,
-    },
-    interfaces: init.interfaces,
-    fanoutGroup: init.fanoutGroup,
-  });
-  post({ type: "fds", fds: io.fds });
+  const region = {
+    rxHdrs: init.ioBase + init.rxHdrs,
+    txHdrs: init.ioBase + init.txHdrs,
+    batch: init.batch,
+    txBatch: init.txBatch,
+  };
+  const io = init.xdp
+    ? new AfXdpIo({ memory: init.memory, region, ...init.xdp })
+    : new AfPacketIo({ memory: init.memory, region, interfaces: init.interfaces, fanoutGroup: init.fanoutGroup });
+  post(
+    io instanceof AfXdpIo
+      ? { type: "fds", fds: io.fds, mappings: io.mappings, xskSlots: io.slots }
+      : { type: "fds", fds: io.fds },
+  );
   const u32 = new Uint32Array(init.memory.buffer);
   // A restarted worker continues the counts of the one it replaces.
   const at = [init.txErrorsIndex, init.txDroppedIndex, init.rxErrorsIndex, init.rxKernelDropsIndex].map((i) =>

@@ -165,6 +165,7 @@ const configObjectShape = {
   workers: z.union([z.literal("auto"), z.int().min(1).max(16)]),
   conn_table_size: z.int().min(1024),
   kernel_guard: z.enum(["nftables", "off"]),
+  packet_io: z.enum(["auto", "af_xdp", "af_packet"]).optional(),
   status_file: z.string().nullable(),
   state_file: z.string().nullable(),
   admin: z.strictObject({
@@ -213,6 +214,7 @@ export const ConfigInput = named(
     workers: configObjectShape.workers.optional(),
     conn_table_size: configObjectShape.conn_table_size.optional(),
     kernel_guard: configObjectShape.kernel_guard.optional(),
+    packet_io: configObjectShape.packet_io,
     status_file: configObjectShape.status_file.optional(),
     state_file: configObjectShape.state_file.optional(),
     admin: configObjectShape.admin.partial().optional(),

@@ -9,7 +9,7 @@ import { vrrpInstanceToObject } from "../vrrp/spec.ts";
 import { DEFAULT_SYNC_THRESHOLD, syncDaemonToObject } from "../sync/config.ts";
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
-import { type Config, configSchema, describe, knownKeys, type ServiceConfig } from "./schema.ts";
+import { type Config, configSchema, DEFAULT_PACKET_IO, describe, knownKeys, type ServiceConfig } from "./schema.ts";
 import { findMemberConflicts } from "./overlaps.ts";
 import { parsePortMember, portMemberValue } from "./members.ts";
 
@@ -342,6 +342,8 @@ export function configToObject(config: Config): Record<string, unknown> {
     workers: config.workers,
     conn_table_size: config.connTableSize,
     kernel_guard: config.kernelGuard,
+    // Written only when it differs from the default, so documents stay as they were.
+    ...(config.packetIo !== DEFAULT_PACKET_IO ? { packet_io: config.packetIo } : {}),
     status_file: config.statusFile,
     state_file: config.stateFile,
     admin: {

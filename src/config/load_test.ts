@@ -65,6 +65,7 @@ Deno.test("defaults are filled in", () => {
       workers: "auto",
       connTableSize: 262144,
       kernelGuard: "nftables",
+      packetIo: "af_packet",
       statusFile: null,
       stateFile: "/var/lib/lvsd/state.yaml",
       admin: { listen: { host: "127.0.0.1", port: 9470 }, tokenFile: "/run/lvsd/admin.token", tls: null },

@@ -235,12 +235,29 @@ export const DEFAULT_TOKEN_FILE = "/run/lvsd/admin.token";
 /** Where the running service table is kept across restarts unless told otherwise. */
 export const DEFAULT_STATE_FILE = "/var/lib/lvsd/state.yaml";
 
+// ------------------------------------------------------------- packet_io (issue 6)
+
+/** `packet_io`: af_packet (any device), af_xdp (native XDP + AF_XDP sockets, or fail), auto (AF_XDP, else AF_PACKET). */
+export const PACKET_IO_CHOICES = ["auto", "af_xdp", "af_packet"] as const;
+/** One of {@link PACKET_IO_CHOICES}. */
+export type PacketIoChoice = typeof PACKET_IO_CHOICES[number];
+/**
+ * The default `packet_io`: the one constant to flip to "auto" once the full
+ * suite has run on AF_XDP (README, "Packet I/O: AF_XDP").
+ */
+export const DEFAULT_PACKET_IO: PacketIoChoice = "af_packet";
+const packetIoShape = z.enum(PACKET_IO_CHOICES, {
+  error: (iss) => `${describe(iss.input)} is not one of ${PACKET_IO_CHOICES.join(", ")}`,
+}).default(DEFAULT_PACKET_IO);
+
 /** The whole config, normalised: every default filled in. */
 export interface Config {
   /** Worker count; "auto" is resolved to the core count by the supervisor. */
   workers: number | "auto";
   connTableSize: number;
   kernelGuard: "nftables" | "off";
+  /** How workers move frames (issue 6): see {@link PACKET_IO_CHOICES}; {@link DEFAULT_PACKET_IO} when not set. */
+  packetIo: PacketIoChoice;
   statusFile: string | null;
   /** The running services, timeouts and options, kept across restarts (null = not kept). */
   stateFile: string | null;
@@ -772,6 +789,7 @@ const rootShape = {
   kernel_guard: z.enum(["nftables", "off"], {
     error: (iss) => `${describe(iss.input)} is not one of nftables, off`,
   }).default("nftables"),
+  packet_io: packetIoShape,
   status_file: z.string().min(1, { error: "must not be empty" }).nullable()
     .default(null),
   state_file: path.nullable().default(DEFAULT_STATE_FILE),
@@ -827,6 +845,7 @@ export const configSchema = z.strictObject(rootShape).check(tableEntries).check(
     workers: c.workers,
     connTableSize: c.conn_table_size,
     kernelGuard: c.kernel_guard,
+    packetIo: c.packet_io,
     statusFile: c.status_file,
     stateFile: c.state_file,
     admin: {

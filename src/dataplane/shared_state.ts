@@ -63,6 +63,8 @@ export interface SharedStateOptions {
   timeouts?: { tcp: number; tcpfin: number; udp: number };
   /** Run-time options; the kernel's defaults where absent. */
   options?: Partial<DataplaneOptions>;
+  /** Reserve an AF_XDP UMEM per worker (packet_io af_xdp or auto); see CTRL_UMEM_BASE in layout.ts. */
+  umem?: boolean;
 }
 
 function align(n: number, a: number): number {
@@ -106,9 +108,20 @@ export class SharedState {
     const syncAuxBase = align(ridxBase + cap * 2 * 8, 64);
     const syncRingBase = align(syncAuxBase + cap * l.SYNC_AUX_SIZE, 64);
     const ioBase = align(syncRingBase + opts.workers * l.SYNC_RING_STRIDE, 65536);
-    const total = ioBase + opts.workers * l.IO_STRIDE;
+    const ioEnd = ioBase + opts.workers * l.IO_STRIDE;
+    // UMEMs last, with a page of slack: the kernel needs them page aligned
+    // in the process, and that depends on where the memory is mapped.
+    const umemStride = l.UMEM_CHUNKS * l.UMEM_CHUNK;
+    const total = opts.umem ? align(ioEnd, 65536) + opts.workers * umemStride + 4096 : ioEnd;
     const pages = Math.ceil(total / 65536);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    if (opts.umem) {
+      const from = align(ioEnd, 65536);
+      const base = Number(memoryAddress(this.memory)) + from;
+      const umemBase = from + ((4096 - (base % 4096)) % 4096);
+      new DataView(this.memory.buffer).setUint32(l.CTRL + l.CTRL_UMEM_BASE, umemBase, true);
+      new DataView(this.memory.buffer).setUint32(l.CTRL + l.CTRL_UMEM_STRIDE, umemStride, true);
+    }
     this.exports = instantiate(this.memory, this.module);
     if (this.exports.heap_base() >= l.LAYOUT_BASE) {
       throw new Error(`data plane static data (${this.exports.heap_base()} bytes) overlaps the shared layout`);
@@ -253,6 +266,13 @@ export class SharedState {
   /** Byte offset of worker `w`'s I/O region. */
   ioBase(w: number): number {
     return this.view.getUint32(this.layout.CTRL + this.layout.CTRL_IO_BASE, true) + w * this.layout.IO_STRIDE;
+  }
+
+  /** Byte offset of worker `w`'s AF_XDP UMEM, or null if none was reserved (packet_io af_packet). */
+  umemBase(w: number): number | null {
+    const base = this.view.getUint32(this.layout.CTRL + this.layout.CTRL_UMEM_BASE, true);
+    if (base === 0) return null;
+    return base + w * this.view.getUint32(this.layout.CTRL + this.layout.CTRL_UMEM_STRIDE, true);
   }
 
   /** Byte offset of worker `w`'s statistics slot. */

@@ -8,6 +8,7 @@ import { type Config, ConfigError, type OptionsConfig, serviceAddresses, service
 import { SharedState } from "../dataplane/shared_state.ts";
 import { type TableDest, TablePublisher, type TableService } from "../dataplane/tables.ts";
 import {
+  hostIPv4Addresses,
   interfaceIndex,
   interfaceMac,
   interfaceMtu,
@@ -26,6 +27,10 @@ import { CMD_CLOSED } from "../../workers/pump.ts";
 import { SyncBackup, type SyncDaemonStatus, SyncMaster } from "../sync/daemon.ts";
 import type { SyncDaemonConfig, SyncRole } from "../sync/config.ts";
 import { SyncDaemons } from "../sync/daemons.ts";
+import { XdpAttachment } from "../xdp/attach.ts";
+import type { AddressSets } from "../xdp/address_map.ts";
+import { xskMapDelete } from "../sys/bpf.ts";
+import { unmapAt } from "../sys/xsk.ts";
 
 /** How the supervisor is started. */
 export interface SupervisorOptions {
@@ -50,6 +55,9 @@ interface WorkerSlot {
   id: number;
   worker?: Worker;
   fds: number[];
+  /** AF_XDP: ring mappings and XSKMAP slots of the worker's sockets (see #reap). */
+  mappings: [number, number][];
+  xskSlots: [number, number][];
   restarts: number;
   stopping: boolean;
 }
@@ -90,6 +98,13 @@ export class Supervisor {
   #serial: Promise<unknown> = Promise.resolve();
   /** The connection-sync daemons running now (src/sync/daemon.ts). */
   #sync: SyncDaemons;
+  /** AF_XDP programs and maps while the workers run on AF_XDP; null on AF_PACKET. */
+  #xdp: XdpAttachment | null = null;
+
+  /** "af_xdp" or "af_packet": what the workers use (packet_io auto resolved at start). */
+  get packetIo(): "af_xdp" | "af_packet" {
+    return this.#xdp ? "af_xdp" : "af_packet";
+  }
 
   private constructor(
     config: Config,
@@ -121,6 +136,7 @@ export class Supervisor {
       workers,
       timeouts: config.timeouts,
       options: config.options,
+      umem: config.packetIo !== "af_packet",
     });
     // VRRP: the held-address list goes in before any worker runs, so that a
     // backup never answers for an address, not even for a moment.
@@ -137,9 +153,12 @@ export class Supervisor {
       if (config.kernelGuard === "nftables") {
         await sup.#guard(guardFor(config, config));
       }
+      if (config.packetIo !== "af_packet") await sup.#attachXdp(config, workers);
       await sup.#resolveDests(2000);
       await sup.#publisher.publish(sup.services);
-      for (let w = 0; w < workers; w++) sup.#slots.push({ id: w, fds: [], restarts: 0, stopping: false });
+      for (let w = 0; w < workers; w++) {
+        sup.#slots.push({ id: w, fds: [], mappings: [], xskSlots: [], restarts: 0, stopping: false });
+      }
       await Promise.all(sup.#slots.map((s) => sup.#spawn(s)));
       sup.#scheduleTick();
       // A configured daemon that cannot start (its interface went away) is
@@ -156,6 +175,30 @@ export class Supervisor {
       throw e;
     }
     return sup;
+  }
+
+  /**
+   * packet_io af_xdp or auto: attaches lvsd's XDP program to every
+   * data-plane interface. auto falls back to AF_PACKET with one line saying
+   * why; af_xdp fails the start.
+   */
+  async #attachXdp(config: Config, workers: number): Promise<void> {
+    const ifaces = this.#ifaces.map((i) => ({ ...i, mac: interfaceMac(i.name) }));
+    let xdp: XdpAttachment;
+    try {
+      xdp = XdpAttachment.attach(ifaces, workers, await addressSets(config));
+    } catch (e) {
+      const why = (e as Error).message.split("\n")[0];
+      if (config.packetIo === "af_xdp") throw new Error(`packet_io af_xdp: ${why}`);
+      this.#log(`lvsd: packet_io auto: AF_XDP is not available (${why}); using AF_PACKET`);
+      return;
+    }
+    this.#xdp = xdp;
+    for (const n of xdp.notes) this.#log(n);
+    this.#log(
+      `lvsd: packet I/O: AF_XDP on ${this.#ifaces.map((i) => i.name).join(", ")} ` +
+        `(native XDP program attached with BPF links, ${xdp.activeWorkers} of ${workers} workers with queues)`,
+    );
   }
 
   /**
@@ -340,6 +383,7 @@ export class Supervisor {
           ? e
           : new ConfigError("sync_daemon", [{ path: "sync_daemon", message: (e as Error).message }]);
       });
+      if (config.packetIo !== old.packetIo) notes.push("packet_io changed: takes effect at the next restart");
       // What runs: the configured table as health checks, quorum and slow
       // start leave it (src/health), or the configured one.
       const running = this.effective ? this.effective(config) : config;
@@ -371,7 +415,11 @@ export class Supervisor {
       // The guard covers every configured dest and what health adds (sorry
       // servers), so that a dest failing and coming back does not run nft.
       if (old.kernelGuard === "nftables") await this.#guard(guardFor(union(config, running), old));
+      // The XDP program must redirect the new VIPs before the flip, and may
+      // keep redirecting removed ones a moment: lvsd counts what it ignores.
+      const sets = this.#xdp ? await addressSets(union(config, running)) : null;
       try {
+        if (this.#xdp && sets) this.#xdp.addresses.sync(sets);
         await this.#publisher.publish(next);
       } catch (e) {
         if (old.kernelGuard === "nftables" && previous) await this.#guard(JSON.parse(previous)).catch(() => {});
@@ -391,6 +439,7 @@ export class Supervisor {
         connTableSize: old.connTableSize,
         kernelGuard: old.kernelGuard,
         vrrpInstances: old.vrrpInstances,
+        packetIo: old.packetIo,
       };
       return notes;
     });
@@ -440,12 +489,19 @@ export class Supervisor {
       }, WORKER_READY_MS);
       w.onmessage = (e: MessageEvent<WorkerReport>) => {
         const m = e.data;
-        if (m.type === "fds") slot.fds = m.fds;
-        else if (m.type === "ready") {
+        if (m.type === "fds") {
+          slot.fds = m.fds;
+          slot.mappings = m.mappings ?? [];
+          slot.xskSlots = m.xskSlots ?? [];
+        } else if (m.type === "ready") {
           ready = true;
           clearTimeout(timer);
           resolve();
-        } else if (m.type === "stopped") slot.fds = [];
+        } else if (m.type === "stopped") {
+          slot.fds = [];
+          slot.mappings = [];
+          slot.xskSlots = [];
+        }
       };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
@@ -481,6 +537,14 @@ export class Supervisor {
         batch: l.BATCH,
         txBatch: l.TX_MAX,
         commandOffset: l.CTRL + l.CTRL_WORKER_CMD + slot.id * 4,
+        xdp: this.#xdp
+          ? {
+            umemOffset: this.state.umemBase(slot.id)!,
+            chunks: l.UMEM_CHUNKS,
+            chunkSize: l.UMEM_CHUNK,
+            interfaces: this.#xdp.queuesFor(slot.id),
+          }
+          : null,
       };
       w.postMessage(init);
     });
@@ -507,8 +571,21 @@ export class Supervisor {
     slot.worker?.terminate();
     slot.worker = undefined;
     const closed = this.state.workerCommand(slot.id) === CMD_CLOSED;
-    if (!closed) { for (const fd of slot.fds) closeFd(fd); }
+    if (!closed) {
+      // An AF_XDP socket lives while its rings are mapped: out of the map
+      // (its queue's frames go to the kernel meanwhile), unmapped, closed,
+      // so that the replacement can bind the same queue.
+      for (const [map, queue] of slot.xskSlots) {
+        try {
+          xskMapDelete(map, queue);
+        } catch { /* the map is closed at stop */ }
+      }
+      for (const [addr, len] of slot.mappings) unmapAt(addr, len);
+      for (const fd of slot.fds) closeFd(fd);
+    }
     slot.fds = [];
+    slot.mappings = [];
+    slot.xskSlots = [];
   }
 
   /** Fault injection for tests: makes worker `id` throw inside its loop. */
@@ -551,6 +628,9 @@ export class Supervisor {
     clearTimeout(this.#tickTimer);
     await this.#sync.close(); // a start under way ends first, then is stopped
     await Promise.all(this.#slots.map((slot) => this.#stopWorker(slot)));
+    // Detach after the sockets are closed (the links die with the process anyway).
+    this.#xdp?.close();
+    this.#xdp = null;
     if (this.#config.kernelGuard === "nftables") await removeGuard();
   }
 
@@ -604,6 +684,21 @@ function guardFor(config: Config, running: Config) {
       ]),
     ],
     dests: config.services.flatMap((s) => s.dests.map((d) => ({ proto: s.proto, addr: d.address, port: d.port }))),
+  };
+}
+
+/**
+ * What lvsd's XDP program redirects: every VIP (group members too), NAT
+ * dests (replies to non-local addresses), and the host's own addresses
+ * (frames to them stay with the kernel).
+ */
+async function addressSets(config: Config): Promise<AddressSets> {
+  return {
+    vips: [...new Set(config.services.flatMap(serviceAddresses))],
+    dests: [
+      ...new Set(config.services.flatMap((s) => s.dests.filter((d) => d.forward === "masq").map((d) => d.address))),
+    ],
+    locals: await hostIPv4Addresses(),
   };
 }
 

@@ -185,6 +185,52 @@ export function xskMapSet(mapFd: number, queue: number, xskFd: number): void {
   }
 }
 
+/** `BPF_MAP_TYPE_HASH` */
+export const BPF_MAP_TYPE_HASH = 1;
+
+/** Creates a map of `type` (e.g. {@link BPF_MAP_TYPE_HASH}) with fixed key and value sizes; its fd. */
+export function createMap(type: number, keySize: number, valueSize: number, entries: number, name: string): number {
+  const attr = new Uint8Array(72);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, type, true);
+  v.setUint32(4, keySize, true);
+  v.setUint32(8, valueSize, true);
+  v.setUint32(12, entries, true);
+  attr.set(new TextEncoder().encode(name.slice(0, 15)), 28); // map_name[16]
+  const fd = bpf(BPF_MAP_CREATE, attr);
+  if (fd < 0) throw LibcError.fromErrno(`Cannot create BPF map "${name}" (${entries} entries)`);
+  return fd;
+}
+
+/** Sets `key` to `value` in map `mapFd` (BPF_ANY); setup path only. */
+export function mapUpdate(mapFd: number, key: Uint8Array, value: Uint8Array): void {
+  const k = offHeap(key.length);
+  k.set(key);
+  const val = offHeap(value.length);
+  val.set(value);
+  const attr = new Uint8Array(32);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, mapFd, true);
+  v.setBigUint64(8, BigInt(addressOf(k)), true);
+  v.setBigUint64(16, BigInt(addressOf(val)), true);
+  const r = bpf(BPF_MAP_UPDATE_ELEM, attr);
+  void k.length, val.length; // referenced until the kernel has read them
+  if (r < 0) throw LibcError.fromErrno(`Cannot update BPF map ${mapFd}`);
+}
+
+/** Removes `key` from map `mapFd` (no error if absent). */
+export function mapDelete(mapFd: number, key: Uint8Array): void {
+  const k = offHeap(key.length);
+  k.set(key);
+  const attr = new Uint8Array(32);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, mapFd, true);
+  v.setBigUint64(8, BigInt(addressOf(k)), true);
+  const r = bpf(BPF_MAP_DELETE_ELEM, attr);
+  void k.length;
+  if (r < 0 && errno() !== 2 /* ENOENT */) throw LibcError.fromErrno(`Cannot delete from BPF map ${mapFd}`);
+}
+
 /** Removes index `queue` from XSKMAP `mapFd` (no error if it was empty). */
 export function xskMapDelete(mapFd: number, queue: number): void {
   const key = offHeap(4);

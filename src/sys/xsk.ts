@@ -127,6 +127,15 @@ export class XskRing {
     this.entries = new Uint32Array(buf, off.desc, (size * entryBytes) / 4);
   }
 
+  /**
+   * Where the ring is mapped: [address, length]. A mapping keeps the socket
+   * alive after its fd is closed (still bound, still in its XSKMAP), so whoever
+   * closes the fds of a dead worker must unmap these too ({@link unmapAt}).
+   */
+  get mapping(): [number, number] {
+    return [Number(Deno.UnsafePointer.value(this.#base)), this.#length];
+  }
+
   /** Unmaps the ring; its views must not be used afterwards. */
   unmap(): void {
     lib.symbols.munmap(this.#base, BigInt(this.#length));
@@ -419,4 +428,9 @@ function getsockoptU32(fd: number, level: number, opt: number): number | null {
 /** A pointer to `offset` in `memory` (setup only). */
 export function memoryPointer(memory: WebAssembly.Memory, offset: number): Deno.PointerObject {
   return pointerAt(addressOf(new Uint8Array(memory.buffer)) + offset);
+}
+
+/** munmap(2) of a ring a dead worker left ({@link XskRing.mapping}); setup path only. */
+export function unmapAt(address: number, length: number): void {
+  lib.symbols.munmap(pointerAt(address), BigInt(length));
 }

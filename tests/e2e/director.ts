@@ -29,6 +29,8 @@ export interface Director {
 export interface DirectorConfig {
   workers?: number;
   kernelGuard?: "nftables" | "off";
+  /** packet_io (written only when given); af_xdp also prepares the lab for it ({@link prepareForXdp}). */
+  packetIo?: "auto" | "af_xdp" | "af_packet";
   weights?: number[];
   scheduler?: "rr" | "wrr";
   connTableSize?: number;
@@ -50,7 +52,7 @@ export function configYaml(c: DirectorConfig = {}): string {
   return `workers: ${c.workers ?? 2}
 conn_table_size: ${c.connTableSize ?? 65536}
 kernel_guard: ${c.kernelGuard ?? "nftables"}
-interfaces: [ { name: ext0 }, { name: int0 } ]
+${c.packetIo ? `packet_io: ${c.packetIo}\n` : ""}interfaces: [ { name: ext0 }, { name: int0 } ]
 services:
   - proto: tcp
     vip: ${VIP}
@@ -102,6 +104,7 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
   };
   try {
     await lab.startRealServers();
+    if (cfg.packetIo === "af_xdp") await prepareForXdp(lab, cfg.workers ?? 2);
     await cfg.setup?.(lab);
     await start(cfg.yaml ?? configYaml(cfg));
     const d: Director = {
@@ -143,6 +146,30 @@ export async function withDirector(cfg: DirectorConfig, fn: (d: Director) => Pro
     await lab.down();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * What an AF_XDP run needs from the lab: as many rx/tx queues on the
+ * director's veths and their peers as workers (one XSK per queue), and tx checksum offload
+ * off on the client's and the real servers' veths. The latter is a lab
+ * artifact: a frame a local stack sends over veth carries "checksum not done
+ * yet" (CHECKSUM_PARTIAL) in its skb, which AF_XDP does not pass on, so the
+ * director would forward a TCP/UDP checksum holding only the pseudo-header
+ * sum. Frames from a real wire always carry complete checksums.
+ */
+export async function prepareForXdp(lab: Lab, workers: number): Promise<void> {
+  const run = async (ns: string, args: string[]) => {
+    const r = await lab.exec(ns, args);
+    if (r.code !== 0) throw new Error(`${args.join(" ")} in ${ns}: ${r.stderr}`);
+  };
+  const q = String(Math.max(1, Math.min(workers, navigator.hardwareConcurrency)));
+  for (const dev of ["ext0", "int0"]) await run(lab.ns.director, ["ethtool", "-L", dev, "rx", q, "tx", q]);
+  // veth delivers a frame to the rx queue numbered like the tx queue its
+  // peer sent it on: the peers need as many tx queues, or all goes to queue 0.
+  await run(lab.ns.client, ["ethtool", "-L", "eth0", "rx", q, "tx", q]);
+  await run(lab.ns.lan, ["ethtool", "-L", "dir", "rx", q, "tx", q]);
+  await run(lab.ns.client, ["ethtool", "-K", "eth0", "tx", "off"]);
+  for (const ns of lab.ns.servers) await run(ns, ["ethtool", "-K", "eth0", "tx", "off"]);
 }
 
 /** A counter from the status listing's "Drops:" or "Data plane:" lines. */

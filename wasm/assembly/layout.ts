@@ -40,6 +40,10 @@
 //           │  tx mmsghdr/iovec/sockaddr_ll [TX_MAX]
 //           │  frame slots [BATCH] x SLOT_SIZE
 //           │  segment slots [SEG_SLOTS] x SEG_SIZE
+//  CTRL_UMEM_BASE ──────────────────────────┤ (packet_io af_xdp/auto only; page aligned)
+//           │ AF_XDP UMEM, one per worker: │ chunks the kernel receives into
+//           │  [UMEM_CHUNKS] x UMEM_CHUNK  │ and sends from; rx iovecs point
+//           │  (CTRL_UMEM_STRIDE apart)    │ at them, so no copy in userspace
 //           └──────────────────────────────┘
 // All addresses and ports in tables are stored in wire (network) byte order,
 // exactly as loaded from a frame, so the packet path never swaps bytes.
@@ -92,6 +96,12 @@ export const CTRL_SYNC_RING_BASE: u32 = 272; // u32 offset of worker 0's sync ri
 // supervisor resolves it; a backup has never seen the client's frames).
 export const CTRL_SYNC_CMAC: u32 = 280;
 export const SYNC_MASTER: u32 = 1;
+// AF_XDP (issue 6; CTRL + 512 .. 639): where worker UMEMs start (u32
+// offset, 0 = none reserved) and how far apart they are (u32 bytes).
+export const CTRL_UMEM_BASE: u32 = 512;
+export const CTRL_UMEM_STRIDE: u32 = 516;
+export const UMEM_CHUNK: u32 = 2048;
+export const UMEM_CHUNKS: u32 = 16384;
 // One record per worker (CONN_SIZE each) for a one-packet (-o) connection:
 // it lives for one datagram and is never in the table (IPVS does not hash
 // IP_VS_CONN_F_ONE_PACKET connections), so nothing else ever reads it.

@@ -958,7 +958,9 @@ export function processBatch(worker: u32, first: u32, n: u32, now: u64): u32 {
   for (let i: u32 = first; i < n; i++) {
     const h = io + IO_RX_HDRS + i * MMSGHDR_SIZE;
     const len = load<u32>(h + MH_LEN);
-    const v = io + IO_SLOTS + i * SLOT_SIZE + SLOT_HEADROOM;
+    // The frame is where the rx iovec points: a frame slot (AF_PACKET), or
+    // the UMEM chunk the kernel received it into (AF_XDP: no copy).
+    const v = <u32> (load<u64>(io + IO_RX_IOV + i * IOVEC_SIZE) - load<u64>(CTRL + CTRL_MEM_ADDR));
     // Segment slots are shared by the whole call: when a GSO frame might
     // not find room any more (a tunnel upload burst), stop before it, with
     // nothing of it done yet; the worker sends what is built and calls
