@@ -171,6 +171,7 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   backend.healthView = () => health.view(s.config);
   // VIP failover (src/vrrp): the instances hold their addresses only while MASTER.
   let vrrp: import("./vrrp/service.ts").VrrpService | null = null;
+  let follower: import("./sync/follow_vrrp.ts").VrrpSyncFollower | null = null;
   if (config.vrrpInstances.length) {
     const { VrrpService, unlistedVips } = await import("./vrrp/service.ts");
     const { serviceAddresses } = await import("./config/members.ts");
@@ -181,12 +182,21 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
       );
     }
     vrrp = new VrrpService(s.state, config.vrrpInstances);
-    // Hook for connection sync (keepalived's lvs_sync_daemon): subscribe with
-    // vrrp.onStateChange((instance, state) => ... syncRoleFor(state) ...).
     const v = vrrp;
     backend.vrrpView = () => v.view();
+    // keepalived's lvs_sync_daemon: the sync daemon's role follows an instance.
+    const { VrrpSyncFollower } = await import("./sync/follow_vrrp.ts");
+    const f = new VrrpSyncFollower(s, (line) => console.log(line));
+    follower = f;
+    const stateOf = (name: string | undefined) => v.view().instances.find((i) => i.name === name)?.state ?? null;
+    vrrp.onStateChange((instance, state) => void f.onStateChange(instance, state));
+    backend.onApplied = (c) => {
+      health.update(c);
+      void f.configure(c.syncDaemon.follow, stateOf(c.syncDaemon.follow?.vrrpInstance));
+    };
     try {
       await vrrp.start();
+      await f.configure(s.config.syncDaemon.follow, stateOf(s.config.syncDaemon.follow?.vrrpInstance));
     } catch (e) {
       console.error(`lvsd: cannot start VRRP: ${(e as Error).message}`);
       await admin?.close();
@@ -242,6 +252,7 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
   console.log("lvsd: stopping");
   // First, so that a MASTER resigns (priority 0) and the backup takes over at once.
   await vrrp?.stop();
+  await follower?.close();
   await admin?.close();
   await health.stop();
   backend.close();

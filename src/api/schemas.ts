@@ -187,6 +187,9 @@ const configObjectShape = {
     sync_threshold: z.tuple([z.int().min(0), z.int().min(0)]).describe(
       "net.ipv4.vs.sync_threshold: threshold and period (default [3, 50])",
     ),
+    lvs_sync_daemon: z.record(z.string(), z.unknown()).describe(
+      "keepalived's lvs_sync_daemon: one daemon whose role follows a VRRP instance (vrrp_instance)",
+    ),
   }).partial().optional().describe(
     "connection-sync daemons and rule (written only when one runs or the rule is not the default)",
   ),

@@ -6,7 +6,7 @@
  */
 
 import { vrrpInstanceToObject } from "../vrrp/spec.ts";
-import { DEFAULT_SYNC_THRESHOLD, syncDaemonToObject } from "../sync/config.ts";
+import { DEFAULT_SYNC_THRESHOLD, syncDaemonToObject, syncFollowToObject } from "../sync/config.ts";
 import { type Document, LineCounter, parseDocument, stringify } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema, DEFAULT_PACKET_IO, describe, knownKeys, type ServiceConfig } from "./schema.ts";
@@ -384,7 +384,7 @@ export function configToObject(config: Config): Record<string, unknown> {
     // Only when configured, so that a config without VRRP reads as before.
     ...(config.vrrpInstances.length ? { vrrp_instances: config.vrrpInstances.map(vrrpInstanceToObject) } : {}),
     // Written only when a daemon runs (configs without one stay as they were).
-    ...(config.syncDaemon.master || config.syncDaemon.backup ||
+    ...(config.syncDaemon.master || config.syncDaemon.backup || config.syncDaemon.follow ||
         JSON.stringify(config.syncDaemon.syncThreshold) !== JSON.stringify(DEFAULT_SYNC_THRESHOLD)
       ? { sync_daemon: syncDaemonsToObject(config) }
       : {}),
@@ -398,6 +398,7 @@ export function syncDaemonsToObject(config: Config): Record<string, unknown> {
     master: d.master && syncDaemonToObject(d.master),
     backup: d.backup && syncDaemonToObject(d.backup),
     sync_threshold: [...d.syncThreshold],
+    ...(d.follow ? { lvs_sync_daemon: syncFollowToObject(d.follow) } : {}),
   };
 }
 

@@ -756,11 +756,49 @@ const syncThreshold = z.tuple([intRange(0, INT_MAX), intRange(0, INT_MAX)]).chec
   ([t, p]: [number, number]) => p > 0 && t >= p,
   ([t, p]: [number, number]) => `threshold ${t} must be below the period ${p} (or the period 0: sync once)`,
 ));
+// keepalived's global `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] ...`:
+// one daemon whose role follows the instance (master while MASTER).
+const syncFollowShape = { ...syncDaemonShape, vrrp_instance: z.string().min(1, { error: "must not be empty" }) };
 const syncDaemonsShape = {
   master: z.strictObject(syncDaemonShape).nullable().default(null),
   backup: z.strictObject(syncDaemonShape).nullable().default(null),
   sync_threshold: syncThreshold.default([...DEFAULT_SYNC_THRESHOLD] as [number, number]),
+  lvs_sync_daemon: z.strictObject(syncFollowShape).optional(),
 };
+
+/** lvs_sync_daemon names a configured VRRP instance and leaves the roles to it. */
+function syncFollowRules(
+  ctx: {
+    value: {
+      vrrp_instances?: { name: string }[];
+      sync_daemon: { master: unknown; backup: unknown; lvs_sync_daemon?: { vrrp_instance: string } };
+    };
+    issues: z.core.$ZodRawIssue[];
+  },
+): void {
+  const f = ctx.value.sync_daemon.lvs_sync_daemon;
+  if (!f) return;
+  const path = ["sync_daemon", "lvs_sync_daemon"];
+  const names = Array.isArray(ctx.value.vrrp_instances) ? ctx.value.vrrp_instances.map((i) => i?.name) : [];
+  if (!names.includes(f.vrrp_instance)) {
+    ctx.issues.push({
+      code: "custom",
+      input: f.vrrp_instance,
+      path: [...path, "vrrp_instance"],
+      message: `"${f.vrrp_instance}" is not a vrrp_instances name${
+        names.length ? ` (configured: ${names.join(", ")})` : " (no vrrp_instances are configured)"
+      }`,
+    });
+  }
+  if (ctx.value.sync_daemon.master || ctx.value.sync_daemon.backup) {
+    ctx.issues.push({
+      code: "custom",
+      input: null,
+      path,
+      message: "cannot be combined with sync_daemon.master or .backup: the VRRP instance's state picks the role",
+    });
+  }
+}
 function syncDaemonFrom(d: z.output<z.ZodObject<typeof syncDaemonShape>> | null) {
   return d && {
     mcastInterface: d.interface,
@@ -835,80 +873,89 @@ function tableEntries(
   }
 }
 
-export const configSchema = z.strictObject(rootShape).check(tableEntries).check(vrrpInterfaces).transform(
-  (c): Config => ({
-    syncDaemon: {
-      master: syncDaemonFrom(c.sync_daemon.master),
-      backup: syncDaemonFrom(c.sync_daemon.backup),
-      syncThreshold: [c.sync_daemon.sync_threshold[0], c.sync_daemon.sync_threshold[1]],
-    },
-    workers: c.workers,
-    connTableSize: c.conn_table_size,
-    kernelGuard: c.kernel_guard,
-    packetIo: c.packet_io,
-    statusFile: c.status_file,
-    stateFile: c.state_file,
-    admin: {
-      listen: c.admin.listen,
-      tokenFile: c.admin.token_file,
-      tls: c.admin.tls && { ...c.admin.tls },
-    },
-    timeouts: { ...c.timeouts },
-    options: {
-      connReuseMode: c.options.conn_reuse_mode,
-      expireNodestConn: c.options.expire_nodest_conn,
-      expireQuiescentTemplate: c.options.expire_quiescent_template,
-      sloppyTcp: c.options.sloppy_tcp,
-    },
-    interfaces: c.interfaces.map((i) => ({ name: i.name })),
-    services: c.services.map((s) => {
-      const m = members(s);
-      return {
-        proto: s.proto,
-        vip: m.vip,
-        port: m.port,
-        group: m.group,
-        scheduler: s.scheduler,
-        persistence: s.persistence && { ...s.persistence },
-        ops: s.ops,
-        schedFlags: [...s.sched_flags],
-        mhTableSize: s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE,
-        healthCheck: s.health_check,
-        quorum: s.quorum,
-        hysteresis: s.hysteresis,
-        quorumUp: s.quorum_up,
-        quorumDown: s.quorum_down,
-        sorryServer: s.sorry_server && {
-          address: s.sorry_server.address,
-          port: s.sorry_server.port ?? m.destPort,
-          forward: s.sorry_server.forward,
-          tunType: "ipip" as const,
-          tunPort: 0,
-          weight: s.sorry_server.weight,
-          uThreshold: 0,
-          lThreshold: 0,
-          notifyUp: null,
-          notifyDown: null,
-        },
-        sorryServerInhibit: s.sorry_server_inhibit,
-        slowStart: s.slow_start,
-        dests: s.dests.map((d) => ({
-          address: d.address,
-          port: d.port ?? m.destPort,
-          forward: d.forward,
-          tunType: d.tun_type ?? "ipip",
-          tunPort: d.tun_port ?? 0,
-          weight: d.weight,
-          uThreshold: d.u_threshold,
-          lThreshold: d.l_threshold,
-          notifyUp: d.notify_up,
-          notifyDown: d.notify_down,
-        })),
-      };
+export const configSchema = z.strictObject(rootShape).check(tableEntries).check(vrrpInterfaces).check(syncFollowRules)
+  .transform(
+    (c): Config => ({
+      syncDaemon: {
+        master: syncDaemonFrom(c.sync_daemon.master),
+        backup: syncDaemonFrom(c.sync_daemon.backup),
+        syncThreshold: [c.sync_daemon.sync_threshold[0], c.sync_daemon.sync_threshold[1]],
+        ...(c.sync_daemon.lvs_sync_daemon
+          ? {
+            follow: {
+              ...syncDaemonFrom(c.sync_daemon.lvs_sync_daemon)!,
+              vrrpInstance: c.sync_daemon.lvs_sync_daemon.vrrp_instance,
+            },
+          }
+          : {}),
+      },
+      workers: c.workers,
+      connTableSize: c.conn_table_size,
+      kernelGuard: c.kernel_guard,
+      packetIo: c.packet_io,
+      statusFile: c.status_file,
+      stateFile: c.state_file,
+      admin: {
+        listen: c.admin.listen,
+        tokenFile: c.admin.token_file,
+        tls: c.admin.tls && { ...c.admin.tls },
+      },
+      timeouts: { ...c.timeouts },
+      options: {
+        connReuseMode: c.options.conn_reuse_mode,
+        expireNodestConn: c.options.expire_nodest_conn,
+        expireQuiescentTemplate: c.options.expire_quiescent_template,
+        sloppyTcp: c.options.sloppy_tcp,
+      },
+      interfaces: c.interfaces.map((i) => ({ name: i.name })),
+      services: c.services.map((s) => {
+        const m = members(s);
+        return {
+          proto: s.proto,
+          vip: m.vip,
+          port: m.port,
+          group: m.group,
+          scheduler: s.scheduler,
+          persistence: s.persistence && { ...s.persistence },
+          ops: s.ops,
+          schedFlags: [...s.sched_flags],
+          mhTableSize: s.mh_table_size ?? DEFAULT_MH_TABLE_SIZE,
+          healthCheck: s.health_check,
+          quorum: s.quorum,
+          hysteresis: s.hysteresis,
+          quorumUp: s.quorum_up,
+          quorumDown: s.quorum_down,
+          sorryServer: s.sorry_server && {
+            address: s.sorry_server.address,
+            port: s.sorry_server.port ?? m.destPort,
+            forward: s.sorry_server.forward,
+            tunType: "ipip" as const,
+            tunPort: 0,
+            weight: s.sorry_server.weight,
+            uThreshold: 0,
+            lThreshold: 0,
+            notifyUp: null,
+            notifyDown: null,
+          },
+          sorryServerInhibit: s.sorry_server_inhibit,
+          slowStart: s.slow_start,
+          dests: s.dests.map((d) => ({
+            address: d.address,
+            port: d.port ?? m.destPort,
+            forward: d.forward,
+            tunType: d.tun_type ?? "ipip",
+            tunPort: d.tun_port ?? 0,
+            weight: d.weight,
+            uThreshold: d.u_threshold,
+            lThreshold: d.l_threshold,
+            notifyUp: d.notify_up,
+            notifyDown: d.notify_down,
+          })),
+        };
+      }),
+      vrrpInstances: c.vrrp_instances ?? [],
     }),
-    vrrpInstances: c.vrrp_instances ?? [],
-  }),
-);
+  );
 
 /**
  * The keys allowed in the mapping at `path` (list indexes ignored), for
@@ -930,6 +977,7 @@ export function knownKeys(path: readonly PropertyKey[]): string[] {
     "sync_daemon": syncDaemonsShape,
     "sync_daemon.master": syncDaemonShape,
     "sync_daemon.backup": syncDaemonShape,
+    "sync_daemon.lvs_sync_daemon": syncFollowShape,
   };
   return Object.keys(shapes[at] ?? {});
 }

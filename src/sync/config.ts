@@ -46,6 +46,18 @@ export interface SyncDaemonsConfig {
   master: SyncDaemonConfig | null;
   backup: SyncDaemonConfig | null;
   syncThreshold: readonly [threshold: number, period: number];
+  /**
+   * keepalived's `lvs_sync_daemon INTERFACE VRRP_INSTANCE ...`: one daemon
+   * whose role follows a VRRP instance (master while it is MASTER, backup
+   * otherwise). Absent: the roles are the two blocks above.
+   */
+  follow?: SyncFollowConfig;
+}
+
+/** A daemon that follows a VRRP instance's state (`sync_daemon.lvs_sync_daemon`). */
+export interface SyncFollowConfig extends SyncDaemonConfig {
+  /** The vrrp_instances entry (by name) whose state picks the role. */
+  vrrpInstance: string;
 }
 
 /** net.ipv4.vs.sync_threshold's default (DEFAULT_SYNC_THRESHOLD 3, DEFAULT_SYNC_PERIOD 50). */
@@ -57,6 +69,11 @@ export const NO_SYNC_DAEMONS: Readonly<SyncDaemonsConfig> = Object.freeze({
   backup: null,
   syncThreshold: DEFAULT_SYNC_THRESHOLD,
 });
+
+/** The config file's form of `lvs_sync_daemon` (a daemon that follows a VRRP instance). */
+export function syncFollowToObject(c: SyncFollowConfig): Record<string, unknown> {
+  return { vrrp_instance: c.vrrpInstance, ...syncDaemonToObject(c) };
+}
 
 /** The config file's form of one daemon (keepalived's lvs_sync_daemon words). */
 export function syncDaemonToObject(c: SyncDaemonConfig): Record<string, unknown> {
