@@ -20,6 +20,10 @@ export interface Instance {
   nopreempt?: boolean;
   unicast?: { src: string; peer: string };
   trackInterface?: string[];
+  /** preempt_delay in seconds. */
+  preemptDelayS?: number;
+  /** keepalived's lvs_sync_daemon over int0 (syncid 7): the sync role follows VI_1. */
+  sync?: boolean;
 }
 
 export function configYaml(i: Instance): string {
@@ -44,15 +48,15 @@ vrrp_instances:
     priority: ${i.priority}
     advert_int: ${ADVERT_S}
 ${i.nopreempt ? "    nopreempt: true\n" : ""}${
-    i.trackInterface ? `    track_interface: [${i.trackInterface.join(", ")}]\n` : ""
-  }${
+    i.preemptDelayS !== undefined ? `    preempt_delay: ${i.preemptDelayS}\n` : ""
+  }${i.trackInterface ? `    track_interface: [${i.trackInterface.join(", ")}]\n` : ""}${
     i.unicast ? `    unicast_src_ip: ${i.unicast.src}\n    unicast_peer: [${i.unicast.peer}]\n` : ""
   }    garp_master_delay: 1
     garp_master_repeat: 2
     virtual_ipaddress:
       - ${VIP}/24
       - ${GATEWAY}/24 dev int0
-`;
+${i.sync ? "sync_daemon:\n  lvs_sync_daemon: { interface: int0, vrrp_instance: VI_1, id: 7 }\n" : ""}`;
 }
 
 export class Ha {
@@ -116,7 +120,12 @@ export class Ha {
   }
 
   /** GET /v1/vrrp from director i's admin API (127.0.0.1:9470 in its namespace). */
-  async vrrpView(i: number): Promise<{ instances: Record<string, unknown>[] }> {
+  vrrpView(i: number): Promise<{ instances: Record<string, unknown>[] }> {
+    return this.get(i, "/v1/vrrp") as Promise<{ instances: Record<string, unknown>[] }>;
+  }
+
+  /** GET `path` (JSON) from director i's admin API. */
+  async get(i: number, path: string): Promise<unknown> {
     const token = (await Deno.readTextFile(`${this.dir}/token${i}`)).trim();
     const r = await this.lab.exec(this.directors[i], [
       "curl",
@@ -125,9 +134,9 @@ export class Ha {
       "5",
       "-H",
       `Authorization: Bearer ${token}`,
-      "http://127.0.0.1:9470/v1/vrrp",
+      `http://127.0.0.1:9470${path}`,
     ]);
-    if (r.code !== 0) throw new Error(`GET /v1/vrrp on director ${i + 1}: curl exit ${r.code} ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`GET ${path} on director ${i + 1}: curl exit ${r.code} ${r.stderr}`);
     return JSON.parse(r.stdout);
   }
 
