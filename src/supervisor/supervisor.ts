@@ -688,17 +688,24 @@ function guardFor(config: Config, running: Config) {
 }
 
 /**
- * What lvsd's XDP program redirects: every VIP (group members too), NAT
- * dests (replies to non-local addresses), and the host's own addresses
- * (frames to them stay with the kernel).
+ * What lvsd's XDP program redirects: every VIP (group members too) and
+ * every VRRP virtual address (lvsd answers ARP for the servers' gateway
+ * while MASTER: the kernel does not own it), NAT dests (replies to
+ * non-local addresses), and the host's own addresses (frames to them stay
+ * with the kernel).
  */
-async function addressSets(config: Config): Promise<AddressSets> {
+export async function addressSets(config: Config, locals?: string[]): Promise<AddressSets> {
   return {
-    vips: [...new Set(config.services.flatMap(serviceAddresses))],
+    vips: [
+      ...new Set([
+        ...config.services.flatMap(serviceAddresses),
+        ...config.vrrpInstances.flatMap((i) => i.virtualIpaddress.map((v) => v.address)),
+      ]),
+    ],
     dests: [
       ...new Set(config.services.flatMap((s) => s.dests.filter((d) => d.forward === "masq").map((d) => d.address))),
     ],
-    locals: await hostIPv4Addresses(),
+    locals: locals ?? await hostIPv4Addresses(),
   };
 }
 

@@ -141,3 +141,35 @@ Deno.test({
       await ha.http(10);
     }),
 });
+
+Deno.test({
+  name:
+    "e2e vrrp on AF_XDP: the XDP program passes ARP for the servers' gateway to lvsd; takeover and HTTP as on AF_PACKET",
+  ...E2E,
+  fn: () =>
+    withHa(async (ha) => {
+      // AF_XDP loses CHECKSUM_PARTIAL from local veth senders (README, "Packet I/O: AF_XDP"): a lab artifact.
+      for (const ns of [ha.lab.ns.client, ...ha.lab.ns.servers]) {
+        const r = await ha.lab.exec(ns, ["ethtool", "-K", "eth0", "tx", "off"]);
+        assertEquals(r.code, 0, r.stderr);
+      }
+      const p0 = await ha.start(0, { priority: 150, packetIo: "af_xdp" });
+      await ha.start(1, { priority: 100, packetIo: "af_xdp" });
+      assert(!/using AF_PACKET/.test(p0.stdout), p0.stdout);
+      await ha.waitCount(0, MASTER, 1, 10000);
+      await ha.waitCount(1, TO_BACKUP, 1, 10000);
+      assertEquals(await ha.arpHolder(), 0);
+      // The servers reach the client through 10.20.0.1, which only lvsd answers (via the XDP redirect).
+      await ha.lab.exec(ha.lab.ns.servers[0], ["ip", "neigh", "flush", "to", GATEWAY]);
+      assertEquals(Object.keys(await ha.http(30)).sort(), ["rs1", "rs2", "rs3"]);
+      const int0 = [await ha.lab.mac(ha.directors[0], "int0"), await ha.lab.mac(ha.directors[1], "int0")];
+      const n1 = await ha.lab.exec(ha.lab.ns.servers[0], ["ip", "neigh", "show", GATEWAY]);
+      assert(n1.stdout.includes(int0[0]), `rs1 resolved its gateway to director 1: ${n1.stdout}`);
+      await ha.kill(0);
+      await ha.waitCount(1, MASTER, 1, 10000);
+      assertEquals(await ha.arpHolder(), 1);
+      assertEquals(Object.keys(await ha.http(30)).sort(), ["rs1", "rs2", "rs3"]);
+      const n2 = await ha.lab.exec(ha.lab.ns.servers[0], ["ip", "neigh", "show", GATEWAY]);
+      assert(n2.stdout.includes(int0[1]), `rs1's gateway moved to director 2: ${n2.stdout}`);
+    }),
+});

@@ -24,13 +24,15 @@ export interface Instance {
   preemptDelayS?: number;
   /** keepalived's lvs_sync_daemon over int0 (syncid 7): the sync role follows VI_1. */
   sync?: boolean;
+  /** packet_io (default: lvsd's default, AF_PACKET). */
+  packetIo?: "af_xdp" | "af_packet";
 }
 
 export function configYaml(i: Instance): string {
   return `workers: 1
 conn_table_size: 65536
 state_file: null
-interfaces: [ { name: ext0 }, { name: int0 } ]
+${i.packetIo ? `packet_io: ${i.packetIo}\n` : ""}interfaces: [ { name: ext0 }, { name: int0 } ]
 services:
   - proto: tcp
     vip: ${VIP}
