@@ -192,7 +192,7 @@ export async function runDirector(args: DirectorArgs, workerUrl: URL): Promise<n
     vrrp.onStateChange((instance, state) => void f.onStateChange(instance, state));
     backend.onApplied = (c) => {
       health.update(c);
-      void f.configure(c.syncDaemon.follow, stateOf(c.syncDaemon.follow?.vrrpInstance));
+      void f.configure(c.syncDaemon.follow, stateOf(c.syncDaemon.follow?.vrrpInstance), c.syncDaemon);
     };
     try {
       await vrrp.start();

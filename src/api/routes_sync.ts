@@ -7,7 +7,7 @@
  * @module
  */
 
-import { configFromObject, configToObject } from "../config/mod.ts";
+import { type Config, configFromObject, configToObject } from "../config/mod.ts";
 import { syncDaemonsToObject } from "../config/load.ts";
 import type { SyncRole } from "../sync/config.ts";
 import { ApiError } from "./problems.ts";
@@ -60,6 +60,7 @@ export const syncRoutes: RouteSpec[] = [
       const role = roleOf(c.req.param("role"));
       const body = await readJson(c);
       await api.change((current) => {
+        refuseWhileFollowing(current);
         // The kernel refuses a second start with EEXIST (libipvs: "Daemon has already run").
         if (current.syncDaemon[role]) throw new ApiError(409, `the ${role} sync daemon is already running`);
         const obj = configToObject(current);
@@ -76,10 +77,11 @@ export const syncRoutes: RouteSpec[] = [
     changes: true,
     summary: "Stop the master or backup sync daemon (ipvsadm --stop-daemon)",
     responses: { 200: { description: "The daemons now", schema: SyncView } },
-    problems: [404],
+    problems: [404, 409],
     handle: async (c, api) => {
       const role = roleOf(c.req.param("role"));
       await api.change((current) => {
+        refuseWhileFollowing(current);
         // ESRCH in the kernel (libipvs: "No daemon is running").
         if (!current.syncDaemon[role]) throw new ApiError(404, `no ${role} sync daemon is running`);
         return { ...current, syncDaemon: { ...current.syncDaemon, [role]: null } };
@@ -88,3 +90,17 @@ export const syncRoutes: RouteSpec[] = [
     },
   },
 ];
+
+/**
+ * With sync_daemon.lvs_sync_daemon the VRRP state picks the role: a start
+ * or stop by hand would fight it (and the block excludes explicit roles).
+ */
+function refuseWhileFollowing(current: Config): void {
+  const f = current.syncDaemon.follow;
+  if (f) {
+    throw new ApiError(
+      409,
+      `the sync daemon follows VRRP instance ${f.vrrpInstance} (sync_daemon.lvs_sync_daemon): change that block instead`,
+    );
+  }
+}

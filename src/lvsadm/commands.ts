@@ -250,6 +250,8 @@ export function daemonLine(d: SyncDaemonLine): string {
 
 function asIpvsadmError(op: string, e: unknown): unknown {
   if (!(e instanceof LvsdError) || e.kind !== "api" || (e.status !== 404 && e.status !== 409)) return e;
+  // ipvsadm has no text for a daemon that VRRP runs (lvs_sync_daemon): lvsd's says why.
+  if (/\bfollows VRRP instance\b/.test(String(e.problem?.detail ?? ""))) return e;
   const texts = IPVS_STRERROR[op];
   // The API says which of the two is missing: "dest ... does not exist in service ...".
   const destMissing = e.status === 404 && /^dest\b/i.test(String(e.problem?.detail ?? ""));

@@ -376,6 +376,17 @@ export class Supervisor {
       if (JSON.stringify(config.vrrpInstances) !== JSON.stringify(old.vrrpInstances)) {
         notes.push("vrrp_instances changed: takes effect at the next restart (the running instances are kept)");
       }
+      // lvs_sync_daemon follows a running instance: the instances change only at a restart.
+      const follow = config.syncDaemon.follow?.vrrpInstance;
+      if (follow !== undefined && !old.vrrpInstances.some((i) => i.name === follow)) {
+        throw new ConfigError("sync_daemon", [{
+          path: "sync_daemon.lvs_sync_daemon.vrrp_instance",
+          message: `"${follow}" is not a running VRRP instance (${
+            old.vrrpInstances.map((i) => i.name).join(", ") || "none runs"
+          }): vrrp_instances change only at a restart`,
+        }]);
+      }
+      if (config.packetIo !== old.packetIo) notes.push("packet_io changed: takes effect at the next restart");
       // Sync daemons first: one that cannot start refuses the change before anything flips.
       // Refused like a config the director cannot run (the API answers 422).
       await this.#sync.applyChange(old.syncDaemon, config.syncDaemon, notes).catch((e) => {
@@ -383,66 +394,81 @@ export class Supervisor {
           ? e
           : new ConfigError("sync_daemon", [{ path: "sync_daemon", message: (e as Error).message }]);
       });
-      if (config.packetIo !== old.packetIo) notes.push("packet_io changed: takes effect at the next restart");
-      // What runs: the configured table as health checks, quorum and slow
-      // start leave it (src/health), or the configured one.
-      const running = this.effective ? this.effective(config) : config;
-      const next = this.#plan(running);
-      const before = new Map(this.services.map((s) => [s.id, s]));
-      for (const s of next) {
-        const p = before.get(s.id);
-        const name = `${s.proto.toUpperCase()} ${serviceLabel(s)}`;
-        if (!p) notes.push(`${name}: added (${s.dests.length} dests)`);
-        else if (
-          JSON.stringify({ ...p, dests: p.dests.map(strip) }) !== JSON.stringify({ ...s, dests: s.dests.map(strip) })
-        ) {
-          notes.push(`${name}: changed`);
-        }
-        before.delete(s.id);
-      }
-      for (const p of before.values()) notes.push(`${p.proto.toUpperCase()} ${serviceLabel(p)}: removed`);
-      if (JSON.stringify(config.timeouts) !== JSON.stringify(old.timeouts)) {
-        const t = config.timeouts;
-        notes.push(`timeouts: tcp ${t.tcp} tcpfin ${t.tcpfin} udp ${t.udp}`);
-      }
-      const options = optionChanges(old.options, config.options);
-      if (options.length) notes.push(`options: ${options.join(", ")}`);
-      // Next hops for the new dests first (they resolve on `next`, not on
-      // what runs), then the guard for the new VIPs, then one flip; if the
-      // flip fails the old guard goes back and the running tables stay.
-      await this.#resolveDests(2000, next);
-      const previous = this.#guardSpec;
-      // The guard covers every configured dest and what health adds (sorry
-      // servers), so that a dest failing and coming back does not run nft.
-      if (old.kernelGuard === "nftables") await this.#guard(guardFor(union(config, running), old));
-      // The XDP program must redirect the new VIPs before the flip, and may
-      // keep redirecting removed ones a moment: lvsd counts what it ignores.
-      const sets = this.#xdp ? await addressSets(union(config, running)) : null;
       try {
-        if (this.#xdp && sets) this.#xdp.addresses.sync(sets);
-        await this.#publisher.publish(next);
+        return await this.#reloadTables(config, old, notes);
       } catch (e) {
-        if (old.kernelGuard === "nftables" && previous) await this.#guard(JSON.parse(previous)).catch(() => {});
+        // Refused after the sync step: the daemons go back to what runs.
+        await this.#sync.applyChange(config.syncDaemon, old.syncDaemon, []).catch(() => {});
         throw e;
       }
-      this.services = next;
-      this.#running = running;
-      this.state.setTimeouts(config.timeouts);
-      this.state.setOptions(config.options);
-      const [threshold, period] = config.syncDaemon.syncThreshold;
-      this.state.setSyncRule({ threshold, period });
-      // Keep what a restart would need to change in the running config.
-      this.#config = {
-        ...config,
-        interfaces: old.interfaces,
-        workers: old.workers,
-        connTableSize: old.connTableSize,
-        kernelGuard: old.kernelGuard,
-        vrrpInstances: old.vrrpInstances,
-        packetIo: old.packetIo,
-      };
-      return notes;
     });
+  }
+
+  /** The rest of {@link reload}: plan, next hops, guard, XDP map, one flip. */
+  async #reloadTables(config: Config, old: Config, notes: string[]): Promise<string[]> {
+    // What runs: the configured table as health checks, quorum and slow
+    // start leave it (src/health), or the configured one.
+    const running = this.effective ? this.effective(config) : config;
+    const next = this.#plan(running);
+    const before = new Map(this.services.map((s) => [s.id, s]));
+    for (const s of next) {
+      const p = before.get(s.id);
+      const name = `${s.proto.toUpperCase()} ${serviceLabel(s)}`;
+      if (!p) notes.push(`${name}: added (${s.dests.length} dests)`);
+      else if (
+        JSON.stringify({ ...p, dests: p.dests.map(strip) }) !== JSON.stringify({ ...s, dests: s.dests.map(strip) })
+      ) {
+        notes.push(`${name}: changed`);
+      }
+      before.delete(s.id);
+    }
+    for (const p of before.values()) notes.push(`${p.proto.toUpperCase()} ${serviceLabel(p)}: removed`);
+    if (JSON.stringify(config.timeouts) !== JSON.stringify(old.timeouts)) {
+      const t = config.timeouts;
+      notes.push(`timeouts: tcp ${t.tcp} tcpfin ${t.tcpfin} udp ${t.udp}`);
+    }
+    const options = optionChanges(old.options, config.options);
+    if (options.length) notes.push(`options: ${options.join(", ")}`);
+    // Next hops for the new dests first (they resolve on `next`, not on
+    // what runs), then the guard for the new VIPs, then one flip; if the
+    // flip fails the old guard goes back and the running tables stay.
+    await this.#resolveDests(2000, next);
+    const previous = this.#guardSpec;
+    // The guard covers every configured dest and what health adds (sorry
+    // servers), so that a dest failing and coming back does not run nft.
+    if (old.kernelGuard === "nftables") await this.#guard(guardFor(union(config, running), old));
+    // The XDP program must redirect the new VIPs before the flip, and may
+    // keep redirecting removed ones a moment: lvsd counts what it ignores.
+    // The VRRP addresses are the running instances' (they change at a restart).
+    try {
+      if (this.#xdp) {
+        this.#xdp.addresses.sync(await addressSets({ ...union(config, running), vrrpInstances: old.vrrpInstances }));
+      }
+      await this.#publisher.publish(next);
+    } catch (e) {
+      if (old.kernelGuard === "nftables" && previous) await this.#guard(JSON.parse(previous)).catch(() => {});
+      if (this.#xdp) {
+        await addressSets(union(old, this.#running ?? old)).then((a) => this.#xdp?.addresses.sync(a)).catch(() => {});
+      }
+      throw e;
+    }
+    this.services = next;
+    this.#running = running;
+    this.state.setTimeouts(config.timeouts);
+    this.state.setOptions(config.options);
+    const [threshold, period] = config.syncDaemon.syncThreshold;
+    this.state.setSyncRule({ threshold, period });
+    // Keep what a restart would need to change in the running config.
+    this.#config = {
+      ...config,
+      interfaces: old.interfaces,
+      workers: old.workers,
+      connTableSize: old.connTableSize,
+      kernelGuard: old.kernelGuard,
+      vrrpInstances: old.vrrpInstances,
+      packetIo: old.packetIo,
+    };
+    return notes;
   }
 
   async #tick(): Promise<void> {

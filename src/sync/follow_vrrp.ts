@@ -43,15 +43,25 @@ export class VrrpSyncFollower {
   /**
    * Sets (or clears, with undefined) what to follow, given the named
    * instance's current state; at start and after every applied change.
-   * A changed config restarts the daemon with it.
+   * A changed config restarts the daemon with it. `explicit` are the roles
+   * the config now names itself (sync_daemon.master/backup): a reload that
+   * replaced lvs_sync_daemon by them has already started them, so the role
+   * this follower ran is left to them, not stopped.
    */
-  configure(follow: SyncFollowConfig | undefined, state: string | null): Promise<void> {
+  configure(
+    follow: SyncFollowConfig | undefined,
+    state: string | null,
+    explicit: Partial<Record<SyncRole, unknown>> = {},
+  ): Promise<void> {
     const next = follow ?? null;
     if (JSON.stringify(next) === JSON.stringify(this.#follow)) return this.#serial;
     return this.#queue(async () => {
-      if (this.#role) this.#roles.stopSync(this.#role);
+      if (this.#role && !explicit[this.#role]) this.#roles.stopSync(this.#role);
       this.#role = null;
       this.#follow = next;
+      if (next && state === null) {
+        this.#log(`lvsd: lvs_sync_daemon: VRRP instance ${next.vrrpInstance} is not running: no sync daemon`);
+      }
       if (next && state !== null) await this.#switch(roleForState(state));
     });
   }

@@ -65,3 +65,27 @@ Deno.test("sync routes: the rule (sync_threshold) is part of the config; one the
   ]);
   deepStrictEqual(h.backend.config().syncDaemon.syncThreshold, [5, 100], "a refused rule changes nothing");
 });
+
+Deno.test("sync routes: with lvs_sync_daemon the VRRP state runs the daemon; a start or stop by hand is a 409 saying so", async () => {
+  const { parseConfig } = await import("../../src/config/mod.ts");
+  const { FakeBackend } = await import("./fake_backend.ts");
+  const config = parseConfig(
+    `interfaces: [{name: ext0}, {name: int0}]
+vrrp_instances:
+  - {name: VI_1, interface: ext0, virtual_router_id: 51, virtual_ipaddress: [10.10.0.100/24]}
+sync_daemon:
+  lvs_sync_daemon: {interface: int0, vrrp_instance: VI_1, id: 7}
+`,
+    "test.yaml",
+  );
+  const h = harness({ backend: new FakeBackend(config) });
+  for (const [method, body] of [["PUT", { interface: "int0" }], ["DELETE", undefined]] as const) {
+    const r = await h.req(method, "/v1/sync/master", body);
+    strictEqual(r.status, 409);
+    strictEqual(
+      (r.body as { detail: string }).detail,
+      "the sync daemon follows VRRP instance VI_1 (sync_daemon.lvs_sync_daemon): change that block instead",
+    );
+  }
+  strictEqual(h.backend.generation, 0, "nothing changed");
+});

@@ -122,3 +122,20 @@ Deno.test("follower: a role that cannot start is logged and leaves no role runni
   await f.onStateChange("VI_1", "backup");
   strictEqual(f.role, "backup");
 });
+
+Deno.test("follower: replaced by an explicit role (reload), it leaves that role running instead of stopping it", async () => {
+  const r = roles();
+  const f = new VrrpSyncFollower(r, () => {});
+  await f.configure(FOLLOW, "MASTER");
+  deepStrictEqual([...r.running], ["master"]);
+  // The reload started sync_daemon.master itself (SyncDaemons.applyChange), then tells the follower.
+  await f.configure(undefined, "MASTER", { master: { mcastInterface: "int0" }, backup: null });
+  deepStrictEqual([...r.running], ["master"]);
+  strictEqual(f.role, null);
+  // An instance that does not run: nothing starts, and it says so.
+  const lines: string[] = [];
+  const g = new VrrpSyncFollower(roles(), (l) => lines.push(l));
+  await g.configure(FOLLOW, null);
+  strictEqual(g.role, null);
+  strictEqual(lines.some((l) => /VI_1 is not running: no sync daemon/.test(l)), true);
+});
