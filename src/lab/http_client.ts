@@ -20,7 +20,8 @@
  *
  * sends `count` datagrams `seq-<i>` and counts replies (`rs1:seq-<i>`) by the
  * text before the first colon. By default every datagram goes out from a fresh
- * socket (a new client port, so a new connection for the director); with
+ * socket (a new client port, so a new connection for the director; each stays
+ * open until the end, so no port is used twice in one run); with
  * `--reuse-socket` all of them share one socket.
  *
  * Every loop is bounded by `--count` and by `--timeout-ms` (default 30000);
@@ -269,16 +270,20 @@ function udpOnce(
   tally: Tally,
   shared?: dgram.Socket,
   pending?: Map<string, (msg: Buffer) => void>,
+  held?: dgram.Socket[],
 ): Promise<void> {
   return new Promise((resolve) => {
     const sock = shared ?? dgram.createSocket("udp4");
+    // A fresh socket stays open until the run ends: closed, its port could
+    // come back for a later datagram, which would then be the same
+    // connection for the director (and not be scheduled afresh).
+    if (!shared) held?.push(sock);
     let settled = false;
     const finish = (reply?: Buffer, err?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       pending?.delete(payload);
-      if (!shared) sock.close();
       if (reply) {
         const text = reply.toString("utf8");
         const colon = text.indexOf(":");
@@ -317,6 +322,7 @@ export async function runHttpClient(
     const ms = opts.requestTimeoutMs ?? 1000;
     let shared: dgram.Socket | undefined;
     let pending: Map<string, (msg: Buffer) => void> | undefined;
+    const held: dgram.Socket[] = [];
     if (opts.reuseSocket) {
       shared = dgram.createSocket("udp4");
       const p = pending = new Map();
@@ -331,10 +337,11 @@ export async function runHttpClient(
         concurrency,
         deadline,
         tally,
-        (i) => udpOnce(host, port, `seq-${i}`, ms, tally, shared, pending),
+        (i) => udpOnce(host, port, `seq-${i}`, ms, tally, shared, pending, held),
       );
     } finally {
       shared?.close();
+      for (const s of held) s.close();
     }
   } else {
     const url = opts.url ?? "http://10.10.0.100/";
