@@ -11,7 +11,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { ConnectionPage } from "../../src/api/model.ts";
-import { E2E, type Ha, MASTER, TO_BACKUP, withHa } from "./vrrp_lab.ts";
+import { configYaml, E2E, type Ha, MASTER, TO_BACKUP, withHa } from "./vrrp_lab.ts";
 
 /** Client ports of the live connections in director i's table (one page of up to 10,000). */
 async function clientPorts(ha: Ha, i: number): Promise<Map<number, { state: string; dest: string }>> {
@@ -85,5 +85,29 @@ Deno.test({
       assertEquals(rb.ok, 100, JSON.stringify(rb));
       assert(rb.failed === 0);
       await ha.http(10);
+    }),
+});
+
+Deno.test({
+  name: "e2e lvs_sync_daemon: a reload that points it at an instance that does not run is refused, sync keeps running",
+  ...E2E,
+  fn: () =>
+    withHa(async (ha) => {
+      const p = await ha.start(0, { priority: 150, sync: true });
+      await ha.waitCount(0, MASTER, 1, 15000);
+      await ha.waitCount(0, /lvs_sync_daemon: master/, 1, 5000);
+      // vrrp_instances change only at a restart: renaming the instance and what follows it cannot apply now.
+      await Deno.writeTextFile(`${ha.dir}/lvsd0.yaml`, configYaml({ priority: 150, sync: true, name: "VI_2" }));
+      p.kill("SIGHUP");
+      const end = Date.now() + 10000;
+      while (!/"VI_2" is not a running VRRP instance \(VI_1\)/.test(p.stderr)) {
+        if (Date.now() > end) throw new Error(`no refusal logged:\n${p.stdout.slice(-1500)}\n${p.stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert(/the running configuration is unchanged/.test(p.stderr), p.stderr);
+      const sync = await ha.get(0, "/v1/sync") as { daemons: { role: string }[] };
+      assertEquals(sync.daemons.map((d) => d.role), ["master"]);
+      const cfg = await ha.get(0, "/v1/config") as { sync_daemon: { lvs_sync_daemon: { vrrp_instance: string } } };
+      assertEquals(cfg.sync_daemon.lvs_sync_daemon.vrrp_instance, "VI_1");
     }),
 });

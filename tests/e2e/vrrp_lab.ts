@@ -24,6 +24,8 @@ export interface Instance {
   preemptDelayS?: number;
   /** keepalived's lvs_sync_daemon over int0 (syncid 7): the sync role follows VI_1. */
   sync?: boolean;
+  /** The instance's name (default VI_1; lvs_sync_daemon follows it). */
+  name?: string;
   /** packet_io (default: lvsd's default, AF_PACKET). */
   packetIo?: "af_xdp" | "af_packet";
 }
@@ -43,7 +45,7 @@ services:
       - { address: 10.20.0.12, port: 80 }
       - { address: 10.20.0.13, port: 80 }
 vrrp_instances:
-  - name: VI_1
+  - name: ${i.name ?? "VI_1"}
     interface: ext0
     state: BACKUP
     virtual_router_id: 51
@@ -58,7 +60,7 @@ ${i.nopreempt ? "    nopreempt: true\n" : ""}${
     virtual_ipaddress:
       - ${VIP}/24
       - ${GATEWAY}/24 dev int0
-${i.sync ? "sync_daemon:\n  lvs_sync_daemon: { interface: int0, vrrp_instance: VI_1, id: 7 }\n" : ""}`;
+${i.sync ? `sync_daemon:\n  lvs_sync_daemon: { interface: int0, vrrp_instance: ${i.name ?? "VI_1"}, id: 7 }\n` : ""}`;
 }
 
 export class Ha {
