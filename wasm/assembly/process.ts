@@ -77,8 +77,6 @@ import {
   SEG_SLOTS,
   SLOT_HEADROOM,
   SLOT_SIZE,
-  STATS,
-  STATS_STRIDE,
   SVC_DEST_COUNT,
   SVC_DEST_FIRST,
   SVC_ID,
@@ -777,7 +775,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     // After the MACs: encapsulation moves the Ethernet header into the headroom.
     if (fwd == FWD_TUNNEL) {
       if (gso) {
-        syncAfterIn(c, inc, (sb - STATS) / STATS_STRIDE, sb); // a tunnel connection is never one-packet (UDP GSO is refused)
+        syncAfterIn(c, inc, sb); // a tunnel connection is never one-packet (UDP GSO is refused)
         return tunnelSegments(v, tot, proto, c, dslot, sb);
       }
       encapsulateFor(v, c, dslot, tot, flen);
@@ -796,7 +794,7 @@ function handleIpv4(f: u32, flen: u32, v: u32, ifslot: u32, copy: u32, sb: u32, 
     S.destStat(sb, did, S.S_INBYTES, tot);
     // Connection sync (ip_vs_in -> ip_vs_sync_conn): one-packet
     // connections never go to the backups.
-    if (!isOnePacket(c)) syncAfterIn(c, inc, (sb - STATS) / STATS_STRIDE, sb);
+    if (!isOnePacket(c)) syncAfterIn(c, inc, sb);
     outType = ETHERTYPE_IPV4;
     return <i32> dslot;
   }

@@ -25,6 +25,8 @@ import {
   CTRL_SYNC_RING_BASE,
   CTRL_SYNC_STATE,
   CTRL_SYNC_THRESHOLD,
+  STATS,
+  STATS_STRIDE,
   SYNC_AUX_SIZE,
   SYNC_MASTER,
   SYNC_RING_ENTRIES,
@@ -80,8 +82,9 @@ function needed(c: u32, a: u32, pkts: u32): bool {
   return true;
 }
 
-/** Queues (record index, incarnation) on worker `worker`'s ring; counts a full ring. */
-function push(worker: u32, idx: u32, inc: u32, sb: u32): void {
+/** Queues (record index, incarnation) on the ring of the worker whose stats slot is `sb`; counts a full ring. */
+function push(idx: u32, inc: u32, sb: u32): void {
+  const worker = (sb - STATS) / STATS_STRIDE;
   const r = load<u32>(CTRL + CTRL_SYNC_RING_BASE) + worker * SYNC_RING_STRIDE;
   const head = load<u32>(r + SYNC_RING_HEAD); // only this worker writes it
   const tail = atomic.load<u32>(r + SYNC_RING_TAIL);
@@ -96,16 +99,16 @@ function push(worker: u32, idx: u32, inc: u32, sb: u32): void {
 
 /**
  * Called for each client packet of table connection `c` (incarnation
- * `inc`) after its state transition, by worker `worker` (stats slot `sb`).
- * One load when this director is not a sync master.
+ * `inc`) after its state transition, by the worker whose stats slot is
+ * `sb`. One load when this director is not a sync master.
  */
-export function syncAfterIn(c: u32, inc: u32, worker: u32, sb: u32): void {
+export function syncAfterIn(c: u32, inc: u32, sb: u32): void {
   if ((atomic.load<u32>(CTRL + CTRL_SYNC_STATE) & SYNC_MASTER) == 0) return;
   const idx = (c - connBase()) / CONN_SIZE;
   const a = auxAt(idx);
   const pkts = atomic.add<u32>(a + AUX_IN_PKTS, 1) + 1;
   if (!needed(c, a, pkts)) return;
-  push(worker, idx, inc, sb);
+  push(idx, inc, sb);
   // Its controller (a persistence template) is considered next, with the
   // template's own packet count incremented (ip_vs_sync_conn, `control`).
   const ctl = load<u32>(c + CONN_CONTROL);
@@ -115,5 +118,5 @@ export function syncAfterIn(c: u32, inc: u32, worker: u32, sb: u32): void {
   const tinc = atomic.load<u32>(t + CONN_INC);
   const ta = auxAt(ctl - 1);
   const tp = atomic.add<u32>(ta + AUX_IN_PKTS, 1) + 1;
-  if (needed(t, ta, tp)) push(worker, ctl - 1, tinc, sb);
+  if (needed(t, ta, tp)) push(ctl - 1, tinc, sb);
 }
