@@ -13,32 +13,12 @@
  * is not recomputed per frame.
  */
 import { parseArgs } from "node:util";
-import { SharedState } from "../src/dataplane/shared_state.ts";
-import { TablePublisher } from "../src/dataplane/tables.ts";
+import { EXT, memoryDirector } from "./memory_director.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { slots: { type: "string", default: String(1 << 20) } } });
 const slots = Number(values.slots);
-const state = new SharedState({ connCapacity: slots, workers: 1 });
+const state = await memoryDirector(slots);
 const l = state.layout;
-const EXT = 10, INT = 11;
-state.setInterface(0, EXT, new Uint8Array([2, 0, 0, 0, 0xe, 1]), 1500);
-state.setInterface(1, INT, new Uint8Array([2, 0, 0, 0, 1, 1]), 1500);
-await new TablePublisher(state).publish([{
-  id: 0,
-  proto: "tcp",
-  vip: "10.10.0.100",
-  port: 80,
-  scheduler: "rr",
-  dests: [11, 12, 13].map((h, i) => ({
-    id: i,
-    addr: `10.20.0.${h}`,
-    port: 80,
-    weight: 1,
-    ifaceSlot: 1,
-    mac: new Uint8Array([2, 0, 0, 0, 0xaa, h]),
-  })),
-}]);
-state.exports.io_init(0);
 
 const v = state.view;
 const io = state.ioBase(0);

@@ -11,32 +11,11 @@
  *     deno run -A bench/sync_pipeline.ts
  */
 import { SharedState } from "../src/dataplane/shared_state.ts";
-import { TablePublisher, type TableService } from "../src/dataplane/tables.ts";
+import { EXT, memoryDirector } from "./memory_director.ts";
 import { SYNC_DEFAULTS, SyncBackup, SyncMaster } from "../src/sync/daemon.ts";
 
-const EXT = 10, INT = 11;
-const SERVICES: TableService[] = [{
-  id: 0,
-  proto: "tcp",
-  vip: "10.10.0.100",
-  port: 80,
-  scheduler: "rr",
-  dests: [11, 12, 13].map((h, i) => ({
-    id: i,
-    addr: `10.20.0.${h}`,
-    port: 80,
-    weight: 1,
-    ifaceSlot: 1,
-    mac: new Uint8Array([2, 0, 0, 0, 0xaa, h]),
-  })),
-}];
-
 async function director(slots: number): Promise<SharedState> {
-  const s = new SharedState({ connCapacity: slots, workers: 1 });
-  s.setInterface(0, EXT, new Uint8Array([2, 0, 0, 0, 0xe, 1]), 1500);
-  s.setInterface(1, INT, new Uint8Array([2, 0, 0, 0, 1, 1]), 1500);
-  await new TablePublisher(s).publish(SERVICES);
-  s.exports.io_init(0);
+  const s = await memoryDirector(slots);
   // Touch the table, reverse index and sync array once, as a director
   // that has run a while has: the first write to each page is a page
   // fault, which would otherwise be counted as sync work.
