@@ -10,25 +10,14 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Lab, type LabProcess, VIP } from "../../src/lab/mod.ts";
+import { httpServiceYaml } from "./director.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
 function yaml(role: "master" | "backup"): string {
-  const dests = [11, 12, 13].map((i) => `      - { address: 10.20.0.${i}, port: 80, forward: masq, weight: 1 }`);
-  return `workers: 2
-conn_table_size: 65536
-interfaces: [ { name: ext0 }, { name: int0 } ]
-services:
-  - proto: tcp
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-    dests:
-${dests.join("\n")}
-sync_daemon:
-  ${role}: { interface: int0, id: 7 }
-`;
+  return httpServiceYaml("rr", Array(3).fill("port: 80, forward: masq, weight: 1")) +
+    `sync_daemon:\n  ${role}: { interface: int0, id: 7 }\n`;
 }
 
 interface Node {
